@@ -1,0 +1,221 @@
+import { randomBytes } from 'node:crypto';
+import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { z } from 'zod';
+
+/** One key of the BYOM key ring: the first of the ring encrypts, all of them decrypt. */
+export interface EncryptionKey {
+  id: string;
+  key: Buffer;
+}
+
+export interface Config {
+  env: string;
+  isProduction: boolean;
+  port: number;
+  /** Where the embedded database and development secrets live. */
+  dataDir: string;
+  /** Unset: an embedded PostgreSQL (PGlite) under `dataDir`. */
+  databaseUrl: string | undefined;
+  databasePoolSize: number;
+  logLevel: string;
+  auth: {
+    jwtSecret: string | undefined;
+    jwksUrl: string | undefined;
+  };
+  encryptionKeys: EncryptionKey[];
+  providers: {
+    anthropicBaseUrl: string | undefined;
+    openaiBaseUrl: string | undefined;
+    platformAnthropicApiKey: string | undefined;
+    platformOpenaiApiKey: string | undefined;
+  };
+  graphql: {
+    introspection: boolean;
+  };
+}
+
+export class ConfigError extends Error {
+  constructor(readonly problems: string[]) {
+    super(`Invalid configuration:\n${problems.map((p) => `  - ${p}`).join('\n')}`);
+    this.name = 'ConfigError';
+  }
+}
+
+const KEY_ID = /^[A-Za-z0-9_-]{1,32}$/;
+const BASE64 = /^[A-Za-z0-9+/]+={0,2}$/;
+
+/** Parses `BYOM_ENCRYPTION_KEYS` (`<id>:<base64 of 32 bytes>`, comma-separated) into a key ring. */
+export function parseKeyRing(value: string): EncryptionKey[] {
+  const entries = value.split(',').map((entry) => entry.trim());
+  const ids = new Set<string>();
+  return entries.map((entry, index) => {
+    const where = `entry ${index + 1}`;
+    const separator = entry.indexOf(':');
+    if (separator < 0) throw new Error(`${where} is not of the form <key id>:<base64 key>`);
+    const id = entry.slice(0, separator);
+    const encoded = entry.slice(separator + 1);
+    if (!KEY_ID.test(id)) {
+      throw new Error(`${where} has key id '${id}': use 1 to 32 letters, digits, '-' or '_'`);
+    }
+    if (ids.has(id)) throw new Error(`${where} repeats key id '${id}'`);
+    ids.add(id);
+    const key = Buffer.from(encoded, 'base64');
+    if (!BASE64.test(encoded) || key.length !== 32) {
+      throw new Error(`${where} (key id '${id}') must be the base64 of exactly 32 bytes`);
+    }
+    return { id, key };
+  });
+}
+
+const optional = z
+  .string()
+  .transform((value) => value.trim())
+  .optional()
+  .transform((value) => (value === '' ? undefined : value));
+
+const httpUrl = optional.refine(
+  (value) => value === undefined || /^https?:\/\/[^\s]+$/.test(value) && URL.canParse(value),
+  'must be an http(s) URL',
+);
+
+const integer = (min: number, max: number, fallback: number) =>
+  optional
+    .refine((value) => value === undefined || /^\d+$/.test(value), 'must be a whole number')
+    .transform((value) => (value === undefined ? fallback : Number(value)))
+    .refine((value) => value >= min && value <= max, `must be between ${min} and ${max}`);
+
+const environment = z.object({
+  NODE_ENV: optional.transform((value) => value ?? 'development'),
+  PORT: integer(0, 65535, 4000),
+  DATA_DIR: optional,
+  DATABASE_URL: optional.refine(
+    (value) => value === undefined || (/^postgres(ql)?:\/\//.test(value) && URL.canParse(value)),
+    'must be a postgres:// or postgresql:// connection string',
+  ),
+  DATABASE_POOL_SIZE: integer(1, 200, 10),
+  LOG_LEVEL: optional.refine(
+    (value) =>
+      value === undefined || ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'].includes(value),
+    'must be one of fatal, error, warn, info, debug, trace, silent',
+  ),
+  AUTH_JWT_SECRET: optional.refine(
+    (value) => value === undefined || value.length >= 32,
+    'must be at least 32 characters long',
+  ),
+  AUTH_JWKS_URL: httpUrl,
+  BYOM_ENCRYPTION_KEYS: optional,
+  ANTHROPIC_BASE_URL: httpUrl,
+  OPENAI_BASE_URL: httpUrl,
+  PLATFORM_ANTHROPIC_API_KEY: optional.refine(
+    (value) => value === undefined || /^sk-ant-\S+$/.test(value),
+    "must be an Anthropic key (starting with 'sk-ant-')",
+  ),
+  PLATFORM_OPENAI_API_KEY: optional.refine(
+    (value) => value === undefined || (/^sk-\S+$/.test(value) && !value.startsWith('sk-ant-')),
+    "must be an OpenAI key (starting with 'sk-', not 'sk-ant-')",
+  ),
+  GRAPHQL_INTROSPECTION: optional.refine(
+    (value) => value === undefined || value === 'true' || value === 'false',
+    "must be 'true' or 'false'",
+  ),
+});
+
+/**
+ * Parses and checks every environment variable the service reads, with no side effects.
+ * Throws a ConfigError naming each variable that is wrong and why.
+ */
+export function parseConfig(env: NodeJS.ProcessEnv): Config {
+  const parsed = environment.safeParse(env);
+  const problems: string[] = [];
+  if (!parsed.success) {
+    for (const issue of parsed.error.issues) {
+      // Values are never echoed: some of these variables are secrets.
+      problems.push(`${issue.path.join('.')} ${issue.message}`);
+    }
+    throw new ConfigError(problems);
+  }
+  const vars = parsed.data;
+  const isProduction = vars.NODE_ENV === 'production';
+
+  let encryptionKeys: EncryptionKey[] = [];
+  if (vars.BYOM_ENCRYPTION_KEYS !== undefined) {
+    try {
+      encryptionKeys = parseKeyRing(vars.BYOM_ENCRYPTION_KEYS);
+    } catch (error) {
+      problems.push(`BYOM_ENCRYPTION_KEYS: ${(error as Error).message}`);
+    }
+  } else if (isProduction) {
+    problems.push('BYOM_ENCRYPTION_KEYS is required in production (comma-separated <key id>:<base64 32 bytes>)');
+  }
+  if (isProduction && !vars.AUTH_JWT_SECRET && !vars.AUTH_JWKS_URL) {
+    problems.push('AUTH_JWT_SECRET or AUTH_JWKS_URL is required in production');
+  }
+  if (problems.length > 0) throw new ConfigError(problems);
+
+  return {
+    env: vars.NODE_ENV,
+    isProduction,
+    port: vars.PORT,
+    dataDir: path.resolve(vars.DATA_DIR ?? '.data'),
+    databaseUrl: vars.DATABASE_URL,
+    databasePoolSize: vars.DATABASE_POOL_SIZE,
+    logLevel: vars.LOG_LEVEL ?? (vars.NODE_ENV === 'test' ? 'silent' : 'info'),
+    auth: { jwtSecret: vars.AUTH_JWT_SECRET, jwksUrl: vars.AUTH_JWKS_URL },
+    encryptionKeys,
+    providers: {
+      anthropicBaseUrl: vars.ANTHROPIC_BASE_URL,
+      openaiBaseUrl: vars.OPENAI_BASE_URL,
+      platformAnthropicApiKey: vars.PLATFORM_ANTHROPIC_API_KEY,
+      platformOpenaiApiKey: vars.PLATFORM_OPENAI_API_KEY,
+    },
+    graphql: {
+      introspection: vars.GRAPHQL_INTROSPECTION === undefined ? !isProduction : vars.GRAPHQL_INTROSPECTION === 'true',
+    },
+  };
+}
+
+/** Reads a development secret from the data directory, making it on first use (mode 0600). */
+export function readOrCreateDevSecret(dataDir: string, name: string, make: () => string): string {
+  const file = path.join(dataDir, name);
+  if (existsSync(file)) return readFileSync(file, 'utf8').trim();
+  mkdirSync(dataDir, { recursive: true });
+  const secret = make();
+  writeFileSync(file, `${secret}\n`, { mode: 0o600, flag: 'wx' });
+  chmodSync(file, 0o600);
+  return secret;
+}
+
+export const DEV_JWT_SECRET_FILE = 'dev-jwt-secret';
+export const DEV_ENCRYPTION_KEY_FILE = 'dev-encryption-key';
+
+/**
+ * The configuration the service runs with: `parseConfig`, then, outside production only, the
+ * development secrets that stand in for unset ones. `notices` says what was filled in.
+ */
+export function loadConfig(env: NodeJS.ProcessEnv = process.env): { config: Config; notices: string[] } {
+  const config = parseConfig(env);
+  const notices: string[] = [];
+  if (config.isProduction) return { config, notices };
+
+  if (!config.auth.jwtSecret && !config.auth.jwksUrl) {
+    config.auth.jwtSecret = readOrCreateDevSecret(config.dataDir, DEV_JWT_SECRET_FILE, () =>
+      randomBytes(32).toString('base64url'),
+    );
+    notices.push(
+      `AUTH_JWT_SECRET is unset: using a development secret kept in ${path.join(config.dataDir, DEV_JWT_SECRET_FILE)} (never in production)`,
+    );
+  }
+  if (config.encryptionKeys.length === 0) {
+    const ring = readOrCreateDevSecret(
+      config.dataDir,
+      DEV_ENCRYPTION_KEY_FILE,
+      () => `dev:${randomBytes(32).toString('base64')}`,
+    );
+    config.encryptionKeys = parseKeyRing(ring);
+    notices.push(
+      `BYOM_ENCRYPTION_KEYS is unset: using a development key kept in ${path.join(config.dataDir, DEV_ENCRYPTION_KEY_FILE)} (never in production)`,
+    );
+  }
+  return { config, notices };
+}

@@ -1,0 +1,103 @@
+import type { GraphQLFormattedError } from 'graphql';
+import { GraphQLError } from 'graphql';
+import { ArgumentValidationError } from 'type-graphql';
+
+/** Every error code the service answers with (DESIGN.md section 9), carried in `extensions.code`. */
+export enum ErrorCode {
+  UNAUTHENTICATED = 'UNAUTHENTICATED',
+  FORBIDDEN = 'FORBIDDEN',
+  NOT_FOUND = 'NOT_FOUND',
+  BAD_USER_INPUT = 'BAD_USER_INPUT',
+  CONFLICT = 'CONFLICT',
+  INVALID_API_KEY = 'INVALID_API_KEY',
+  PROVIDER_UNREACHABLE = 'PROVIDER_UNREACHABLE',
+  MODEL_NOT_AVAILABLE = 'MODEL_NOT_AVAILABLE',
+  CONNECTION_IN_USE = 'CONNECTION_IN_USE',
+  NOT_A_PARENT = 'NOT_A_PARENT',
+  CYCLE = 'CYCLE',
+}
+
+/**
+ * An error the caller can act on. Services throw these; `formatError` turns them into GraphQL
+ * errors. `details` lands in `extensions` and must never hold a secret.
+ */
+export class DomainError extends Error {
+  constructor(
+    readonly code: ErrorCode,
+    message: string,
+    readonly details: Record<string, unknown> = {},
+  ) {
+    super(message);
+    this.name = 'DomainError';
+  }
+}
+
+export const notFound = (what: string, id: string) =>
+  new DomainError(ErrorCode.NOT_FOUND, `${what} ${id} does not exist`, { id });
+
+export const badInput = (message: string, field?: string) =>
+  new DomainError(ErrorCode.BAD_USER_INPUT, message, field ? { field } : {});
+
+/** Codes that graphql-js, Apollo Server and graphql-armor give to errors in the request itself. */
+const REQUEST_ERROR_CODES = new Set([
+  'GRAPHQL_PARSE_FAILED',
+  'GRAPHQL_VALIDATION_FAILED',
+  'BAD_USER_INPUT',
+  'BAD_REQUEST',
+  'OPERATION_RESOLUTION_FAILURE',
+  'PERSISTED_QUERY_NOT_FOUND',
+  'PERSISTED_QUERY_NOT_SUPPORTED',
+]);
+
+export const INTERNAL_ERROR_MESSAGE = 'Internal server error';
+
+type ValidationIssue = ArgumentValidationError['extensions']['validationErrors'][number];
+
+function describeValidation(issues: ValidationIssue[], prefix = ''): { field: string; problems: string[] }[] {
+  return issues.flatMap((issue) => {
+    const field = prefix ? `${prefix}.${issue.property}` : issue.property;
+    const own = issue.constraints ? [{ field, problems: Object.values(issue.constraints) }] : [];
+    return [...own, ...describeValidation(issue.children ?? [], field)];
+  });
+}
+
+/**
+ * True when an error is one the service did not expect: it is masked and logged. Expected are
+ * domain errors, argument validation, and the request errors that graphql-js, Apollo Server and
+ * graphql-armor raise (they carry a known code); anything a resolver threw otherwise is not.
+ */
+export function isUnexpected(error: unknown): boolean {
+  if (!(error instanceof GraphQLError)) return !(error instanceof DomainError);
+  const original = error.originalError;
+  if (original instanceof DomainError || original instanceof ArgumentValidationError) return false;
+  if (original !== undefined && !(original instanceof GraphQLError)) return true;
+  const code = error.extensions?.code;
+  return !(typeof code === 'string' && (REQUEST_ERROR_CODES.has(code) || code in ErrorCode));
+}
+
+/**
+ * The one place where errors become what a client sees. Domain errors keep their code, message
+ * and details; request errors keep their message; validation errors name fields, never values;
+ * everything else is masked to INTERNAL_SERVER_ERROR with no stack, SQL or message.
+ */
+export function formatError(formatted: GraphQLFormattedError, error: unknown): GraphQLFormattedError {
+  const original = error instanceof GraphQLError ? (error.originalError ?? error) : error;
+  const base = { locations: formatted.locations, path: formatted.path };
+
+  if (original instanceof DomainError) {
+    return { ...base, message: original.message, extensions: { ...original.details, code: original.code } };
+  }
+  if (original instanceof ArgumentValidationError) {
+    const issues = describeValidation(original.extensions.validationErrors);
+    const summary = issues.map((issue) => `${issue.field}: ${issue.problems.join(', ')}`).join('; ');
+    return {
+      ...base,
+      message: summary ? `Invalid input: ${summary}` : 'Invalid input',
+      extensions: { code: ErrorCode.BAD_USER_INPUT, fields: issues },
+    };
+  }
+  if (!isUnexpected(error)) {
+    return { ...base, message: formatted.message, extensions: { code: formatted.extensions?.code } };
+  }
+  return { ...base, message: INTERNAL_ERROR_MESSAGE, extensions: { code: 'INTERNAL_SERVER_ERROR' } };
+}
