@@ -1,0 +1,36 @@
+import path from 'node:path';
+import { DataSource } from 'typeorm';
+import { MembershipEntity } from '../organizations/membership.entity';
+import { OrganizationEntity } from '../organizations/organization.entity';
+import type { SqlLogger } from './sql-logger';
+
+export const ENTITIES = [OrganizationEntity, MembershipEntity];
+
+/** Compiled: dist/migrations/*.js; under ts-node or jest: migrations/*.ts. */
+export const MIGRATIONS_GLOB = path.join(__dirname, '..', '..', 'migrations', '*.{js,ts}');
+
+export interface DataSourceOptions {
+  url: string;
+  poolSize: number;
+  logger?: SqlLogger;
+  applicationName?: string;
+}
+
+export function createDataSource({ url, poolSize, logger, applicationName }: DataSourceOptions): DataSource {
+  return new DataSource({
+    type: 'postgres',
+    url,
+    entities: ENTITIES,
+    migrations: [MIGRATIONS_GLOB],
+    migrationsTableName: 'migrations',
+    migrationsTransactionMode: 'each',
+    synchronize: false,
+    // gen_random_uuid() is built into PostgreSQL 13+ and PGlite: no extension to install.
+    uuidExtension: 'pgcrypto',
+    installExtensions: false,
+    logger,
+    maxQueryExecutionTime: 500,
+    applicationName: applicationName ?? 'byom-subgraph',
+    extra: { max: poolSize, connectionTimeoutMillis: 10_000 },
+  });
+}

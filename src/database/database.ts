@@ -1,0 +1,75 @@
+import path from 'node:path';
+import type { DataSource } from 'typeorm';
+import type { Config } from '../config';
+import type { Logger } from '../logger';
+import { createDataSource } from './data-source';
+import { EMBEDDED_POOL_SIZE, startEmbeddedPostgres } from './embedded-postgres';
+import { SqlLogger } from './sql-logger';
+
+export interface Database {
+  dataSource: DataSource;
+  sqlLogger: SqlLogger;
+  /** Where it runs, for the start-up log: never carries a password. */
+  description: string;
+  close(): Promise<void>;
+}
+
+/** Serializes migrations between instances that start at the same time. */
+const MIGRATION_LOCK_KEY = 0x62796f6e;
+
+/**
+ * Connects to DATABASE_URL, or starts the embedded PostgreSQL under the data directory, then
+ * applies pending migrations.
+ */
+export async function openDatabase(config: Config, logger: Logger): Promise<Database> {
+  const sqlLogger = new SqlLogger(logger.child({ component: 'sql' }));
+  const embedded = config.databaseUrl ? undefined : await startEmbeddedPostgres(path.join(config.dataDir, 'pglite'));
+  const poolSize = embedded ? EMBEDDED_POOL_SIZE : config.databasePoolSize;
+  const dataSource = createDataSource({ url: config.databaseUrl ?? (embedded as { url: string }).url, poolSize, logger: sqlLogger });
+  try {
+    await dataSource.initialize();
+    // The lock needs a connection of its own besides the migrating one.
+    await migrate(dataSource, { lock: poolSize > 1 });
+  } catch (error) {
+    if (dataSource.isInitialized) await dataSource.destroy();
+    await embedded?.stop();
+    throw error;
+  }
+  return {
+    dataSource,
+    sqlLogger,
+    description: embedded
+      ? `embedded PostgreSQL (PGlite), data in ${path.join(config.dataDir, 'pglite')}`
+      : `PostgreSQL at ${redactUrl(config.databaseUrl as string)}`,
+    async close() {
+      await dataSource.destroy();
+      await embedded?.stop();
+    },
+  };
+}
+
+/**
+ * Applies pending migrations, each in its own transaction. With `lock`, a session-level
+ * advisory lock keeps two instances from migrating at once (a pool of one connection, as the
+ * embedded database has, cannot hold it and is one process anyway).
+ */
+export async function migrate(dataSource: DataSource, { lock }: { lock: boolean }): Promise<void> {
+  if (!lock) {
+    await dataSource.runMigrations({ transaction: 'each' });
+    return;
+  }
+  const runner = dataSource.createQueryRunner();
+  try {
+    await runner.query('SELECT pg_advisory_lock($1)', [MIGRATION_LOCK_KEY]);
+    await dataSource.runMigrations({ transaction: 'each' });
+  } finally {
+    await runner.query('SELECT pg_advisory_unlock($1)', [MIGRATION_LOCK_KEY]).catch(() => undefined);
+    await runner.release();
+  }
+}
+
+export function redactUrl(url: string): string {
+  const parsed = new URL(url);
+  if (parsed.password) parsed.password = '***';
+  return parsed.toString();
+}

@@ -1,0 +1,33 @@
+import { Column, CreateDateColumn, Entity, Index, JoinColumn, ManyToOne, PrimaryColumn, UpdateDateColumn } from 'typeorm';
+import { OrganizationEntity } from './organization.entity';
+
+export enum OrgRole {
+  ADMIN = 'ADMIN',
+  MEMBER = 'MEMBER',
+}
+
+export const USER_ID_MAX_LENGTH = 200;
+
+/** A user's role in one organization. Roles do not carry over to sub-organizations. */
+@Entity({ name: 'membership' })
+@Index('membership_user_id_idx', ['userId'])
+export class MembershipEntity {
+  @PrimaryColumn({ name: 'organization_id', type: 'uuid' })
+  organizationId: string;
+
+  @PrimaryColumn({ name: 'user_id', type: 'varchar', length: USER_ID_MAX_LENGTH })
+  userId: string;
+
+  @Column({ type: 'enum', enum: OrgRole, enumName: 'org_role' })
+  role: OrgRole;
+
+  @ManyToOne(() => OrganizationEntity, { onDelete: 'CASCADE' })
+  @JoinColumn({ name: 'organization_id', foreignKeyConstraintName: 'membership_organization_id_fkey' })
+  organization?: OrganizationEntity;
+
+  @CreateDateColumn({ name: 'created_at', type: 'timestamptz' })
+  createdAt: Date;
+
+  @UpdateDateColumn({ name: 'updated_at', type: 'timestamptz' })
+  updatedAt: Date;
+}

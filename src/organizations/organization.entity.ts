@@ -1,0 +1,38 @@
+import {
+  Check,
+  Column,
+  CreateDateColumn,
+  Entity,
+  Index,
+  JoinColumn,
+  ManyToOne,
+  PrimaryGeneratedColumn,
+  UpdateDateColumn,
+} from 'typeorm';
+
+export const ORGANIZATION_NAME_MAX_LENGTH = 200;
+
+/** An organization of the platform; organizations form a tree of any depth (never a cycle). */
+@Entity({ name: 'organization' })
+@Check('organization_not_own_parent', '"parent_id" IS NULL OR "parent_id" <> "id"')
+export class OrganizationEntity {
+  @PrimaryGeneratedColumn('uuid')
+  id: string;
+
+  @Column({ type: 'varchar', length: ORGANIZATION_NAME_MAX_LENGTH })
+  name: string;
+
+  @Index('organization_parent_id_idx')
+  @Column({ name: 'parent_id', type: 'uuid', nullable: true })
+  parentId: string | null;
+
+  @ManyToOne(() => OrganizationEntity, { onDelete: 'RESTRICT' })
+  @JoinColumn({ name: 'parent_id', foreignKeyConstraintName: 'organization_parent_id_fkey' })
+  parent?: OrganizationEntity;
+
+  @CreateDateColumn({ name: 'created_at', type: 'timestamptz' })
+  createdAt: Date;
+
+  @UpdateDateColumn({ name: 'updated_at', type: 'timestamptz' })
+  updatedAt: Date;
+}
