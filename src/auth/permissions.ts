@@ -1,0 +1,92 @@
+import { isUUID } from 'class-validator';
+import type { GraphQLResolveInfo } from 'graphql';
+import { allow, and, deny, rule, shield } from 'graphql-shield';
+import type { IRules } from 'graphql-shield/typings/types';
+import type { RequestContext } from '../context';
+import { DomainError, ErrorCode, badInput } from '../errors';
+
+/**
+ * Who may do what (DESIGN.md section 2): the whole map, in one place, deny by default.
+ *
+ * Rules that read the parent or the arguments are never cached by rule name (`no_cache`); they
+ * stay cheap because every check goes through the request's DataLoaders.
+ */
+
+const forbidden = (message = 'You are not allowed to do this') => new DomainError(ErrorCode.FORBIDDEN, message);
+
+type OrganizationIdOf = (parent: unknown, args: Record<string, unknown>, info: GraphQLResolveInfo) => unknown;
+
+const fromParent: OrganizationIdOf = (parent) => (parent as { id?: unknown }).id;
+const fromArgument =
+  (name: string): OrganizationIdOf =>
+  (_parent, args) =>
+    args[name];
+
+/** Reads an organization id for a rule; a malformed one is the caller's input error, not a denial. */
+function organizationId(of: OrganizationIdOf, parent: unknown, args: Record<string, unknown>, info: GraphQLResolveInfo) {
+  const id = of(parent, args, info);
+  if (typeof id !== 'string' || !isUUID(id)) return badInput('Expected an organization id (a UUID)', 'id');
+  return id;
+}
+
+const isAuthenticated = rule({ cache: 'contextual' })((_parent, _args, ctx: RequestContext) =>
+  ctx.principal ? true : new DomainError(ErrorCode.UNAUTHENTICATED, ctx.authFailure ?? 'Authentication required'),
+);
+
+const isOperatorRule = rule({ cache: 'contextual' })((_parent, _args, ctx: RequestContext) =>
+  ctx.access.isOperator ? true : forbidden('Only platform operators may do this'),
+);
+const isOperator = and(isAuthenticated, isOperatorRule);
+
+type AccessCheck = 'canSee' | 'isMember' | 'isAdmin';
+const denials: Record<AccessCheck, string> = {
+  canSee: 'You are not allowed to see this organization',
+  isMember: 'Only members of this organization may see this',
+  isAdmin: 'Only admins of this organization may see this',
+};
+
+function organizationRule(check: AccessCheck, of: OrganizationIdOf) {
+  const allowed = rule({ cache: 'no_cache' })(async (parent, args, ctx: RequestContext, info) => {
+    const id = organizationId(of, parent, args, info);
+    if (typeof id !== 'string') return id;
+    return (await ctx.access[check](id)) ? true : forbidden(denials[check]);
+  });
+  return and(isAuthenticated, allowed);
+}
+
+export const permissionRules: IRules = {
+  Query: {
+    _service: allow,
+    // Entities arrive through their own fields' rules, below.
+    _entities: allow,
+    viewer: isAuthenticated,
+    modelCatalog: isAuthenticated,
+    organization: organizationRule('canSee', fromArgument('id')),
+  },
+  Mutation: {
+    createOrganization: isOperator,
+    moveOrganization: isOperator,
+    setMembership: isOperator,
+    removeMembership: isOperator,
+  },
+  _Service: allow,
+  Viewer: isAuthenticated,
+  Model: isAuthenticated,
+  Membership: isAuthenticated,
+  Organization: {
+    id: isAuthenticated,
+    name: organizationRule('canSee', fromParent),
+    viewerRole: organizationRule('canSee', fromParent),
+    parent: organizationRule('isMember', fromParent),
+    subOrganizations: organizationRule('isMember', fromParent),
+    isParent: organizationRule('isMember', fromParent),
+    memberships: organizationRule('isAdmin', fromParent),
+  },
+};
+
+export const permissions = shield(permissionRules, {
+  fallbackRule: deny,
+  fallbackError: () => forbidden(),
+  // Errors thrown by resolvers are theirs to report; formatError masks the unexpected ones.
+  allowExternalErrors: true,
+});

@@ -1,0 +1,38 @@
+import type { DataSource } from 'typeorm';
+import { Access } from './auth/access';
+import type { Authentication, Principal } from './auth/authentication';
+import type { Logger } from './logger';
+import { createOrganizationLoaders, type OrganizationLoaders } from './organizations/organization.loaders';
+
+/** Every per-request loader, by domain. Never shared between requests (or users). */
+export interface Loaders {
+  organizations: OrganizationLoaders;
+}
+
+/** What every resolver, rule and service method receives first. */
+export interface RequestContext {
+  requestId: string;
+  log: Logger;
+  principal: Principal | null;
+  /** Why the request has no principal, when it has none. */
+  authFailure: string | undefined;
+  loaders: Loaders;
+  access: Access;
+}
+
+export function createRequestContext(
+  dataSource: DataSource,
+  authentication: Authentication,
+  requestId: string,
+  log: Logger,
+): RequestContext {
+  const loaders: Loaders = { organizations: createOrganizationLoaders(dataSource) };
+  return {
+    requestId,
+    log,
+    principal: authentication.principal,
+    authFailure: authentication.principal ? undefined : authentication.failure,
+    loaders,
+    access: new Access(authentication.principal, loaders.organizations),
+  };
+}

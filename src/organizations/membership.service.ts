@@ -1,0 +1,54 @@
+import type { DataSource } from 'typeorm';
+import type { RequestContext } from '../context';
+import { MembershipEntity, type OrgRole } from './membership.entity';
+import { OrganizationEntity } from './organization.entity';
+import type { OrganizationService } from './organization.service';
+
+export class MembershipService {
+  constructor(
+    private readonly dataSource: DataSource,
+    private readonly organizations: OrganizationService,
+  ) {}
+
+  /** Gives a user a role in an organization, replacing any role they had there. */
+  async set(ctx: RequestContext, input: { organizationId: string; userId: string; role: OrgRole }): Promise<MembershipEntity> {
+    const organization = await this.organizations.get(ctx, input.organizationId);
+    const repository = this.dataSource.getRepository(MembershipEntity);
+    await repository.upsert(
+      { organizationId: organization.id, userId: input.userId, role: input.role },
+      { conflictPaths: ['organizationId', 'userId'] },
+    );
+    this.forgetMemberships(ctx, input.userId);
+    return repository.findOneByOrFail({ organizationId: organization.id, userId: input.userId });
+  }
+
+  /** Removes a user's membership; false when they had none there. */
+  async remove(ctx: RequestContext, input: { organizationId: string; userId: string }): Promise<boolean> {
+    const organization = await this.organizations.get(ctx, input.organizationId);
+    const result = await this.dataSource
+      .getRepository(MembershipEntity)
+      .delete({ organizationId: organization.id, userId: input.userId });
+    this.forgetMemberships(ctx, input.userId);
+    return (result.affected ?? 0) > 0;
+  }
+
+  /** An organization's members and admins, by user id. */
+  membersOf(ctx: RequestContext, organization: OrganizationEntity): Promise<MembershipEntity[]> {
+    return ctx.loaders.organizations.membersOf.load(organization.id);
+  }
+
+  /** The organizations the caller belongs to, by name. */
+  async organizationsOfViewer(ctx: RequestContext): Promise<OrganizationEntity[]> {
+    if (!ctx.principal) return [];
+    const memberships = await ctx.loaders.organizations.membershipsOfUser.load(ctx.principal.userId);
+    const organizations = await ctx.loaders.organizations.byId.loadMany(memberships.map((m) => m.organizationId));
+    return organizations
+      .filter((organization): organization is OrganizationEntity => organization instanceof OrganizationEntity)
+      .sort((a, b) => a.name.localeCompare(b.name) || a.id.localeCompare(b.id));
+  }
+
+  private forgetMemberships(ctx: RequestContext, userId: string): void {
+    ctx.loaders.organizations.membershipsOfUser.clear(userId);
+    ctx.loaders.organizations.membersOf.clearAll();
+  }
+}

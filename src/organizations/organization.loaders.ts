@@ -1,0 +1,114 @@
+import { isUUID } from 'class-validator';
+import DataLoader from 'dataloader';
+import type { DataSource } from 'typeorm';
+import { MembershipEntity } from './membership.entity';
+import { OrganizationEntity } from './organization.entity';
+
+/**
+ * Per-request loaders of the organization tree. Each batch function is one SQL statement and
+ * answers in key order; ids that are not UUIDs never reach SQL and load as missing.
+ */
+export interface OrganizationLoaders {
+  byId: DataLoader<string, OrganizationEntity | null>;
+  children: DataLoader<string, OrganizationEntity[]>;
+  hasChildren: DataLoader<string, boolean>;
+  /** Ancestor ids, nearest first; empty for a root or an unknown organization. */
+  ancestorIds: DataLoader<string, string[]>;
+  /** A user's memberships, keyed by user id. */
+  membershipsOfUser: DataLoader<string, MembershipEntity[]>;
+  /** An organization's memberships, keyed by organization id, by user id. */
+  membersOf: DataLoader<string, MembershipEntity[]>;
+}
+
+/** The longest ancestor chain a recursive walk follows: a guard, the tree has no cycles. */
+export const MAX_TREE_DEPTH = 10_000;
+
+const normalize = (id: string) => id.toLowerCase();
+const uuidsOf = (keys: readonly string[]) => [...new Set(keys.filter((key) => isUUID(key)).map(normalize))];
+
+function groupBy<T>(rows: T[], keyOf: (row: T) => string): Map<string, T[]> {
+  const groups = new Map<string, T[]>();
+  for (const row of rows) {
+    const key = keyOf(row);
+    const group = groups.get(key);
+    if (group) group.push(row);
+    else groups.set(key, [row]);
+  }
+  return groups;
+}
+
+export function createOrganizationLoaders(dataSource: DataSource): OrganizationLoaders {
+  const organizations = dataSource.getRepository(OrganizationEntity);
+  const memberships = dataSource.getRepository(MembershipEntity);
+  const options = { cacheKeyFn: normalize };
+
+  return {
+    byId: new DataLoader(async (keys) => {
+      const ids = uuidsOf(keys);
+      const rows = ids.length ? await organizations.createQueryBuilder('o').where('o.id = ANY(:ids)', { ids }).getMany() : [];
+      const byId = new Map(rows.map((row) => [row.id, row]));
+      return keys.map((key) => byId.get(normalize(key)) ?? null);
+    }, options),
+
+    children: new DataLoader(async (keys) => {
+      const ids = uuidsOf(keys);
+      const rows = ids.length
+        ? await organizations
+            .createQueryBuilder('o')
+            .where('o.parent_id = ANY(:ids)', { ids })
+            .orderBy('o.name')
+            .addOrderBy('o.id')
+            .getMany()
+        : [];
+      const byParent = groupBy(rows, (row) => row.parentId as string);
+      return keys.map((key) => byParent.get(normalize(key)) ?? []);
+    }, options),
+
+    hasChildren: new DataLoader(async (keys) => {
+      const ids = uuidsOf(keys);
+      const rows: { id: string }[] = ids.length
+        ? await dataSource.query(
+            `SELECT p.id FROM unnest($1::uuid[]) AS p(id)
+             WHERE EXISTS (SELECT 1 FROM organization child WHERE child.parent_id = p.id)`,
+            [ids],
+          )
+        : [];
+      const parents = new Set(rows.map((row) => row.id));
+      return keys.map((key) => parents.has(normalize(key)));
+    }, options),
+
+    ancestorIds: new DataLoader(async (keys) => {
+      const ids = uuidsOf(keys);
+      const rows: { start_id: string; id: string }[] = ids.length
+        ? await dataSource.query(
+            `WITH RECURSIVE chain (start_id, id, parent_id, depth) AS (
+               SELECT o.id, o.id, o.parent_id, 0 FROM organization o WHERE o.id = ANY($1::uuid[])
+               UNION ALL
+               SELECT chain.start_id, p.id, p.parent_id, chain.depth + 1
+               FROM chain JOIN organization p ON p.id = chain.parent_id
+               WHERE chain.depth < $2
+             )
+             SELECT start_id, id FROM chain WHERE depth > 0 ORDER BY start_id, depth`,
+            [ids, MAX_TREE_DEPTH],
+          )
+        : [];
+      const byStart = groupBy(rows, (row) => row.start_id);
+      return keys.map((key) => (byStart.get(normalize(key)) ?? []).map((row) => row.id));
+    }, options),
+
+    membershipsOfUser: new DataLoader(async (userIds) => {
+      const rows = await memberships.createQueryBuilder('m').where('m.user_id = ANY(:userIds)', { userIds: [...userIds] }).getMany();
+      const byUser = groupBy(rows, (row) => row.userId);
+      return userIds.map((userId) => byUser.get(userId) ?? []);
+    }),
+
+    membersOf: new DataLoader(async (keys) => {
+      const ids = uuidsOf(keys);
+      const rows = ids.length
+        ? await memberships.createQueryBuilder('m').where('m.organization_id = ANY(:ids)', { ids }).orderBy('m.user_id').getMany()
+        : [];
+      const byOrganization = groupBy(rows, (row) => row.organizationId);
+      return keys.map((key) => byOrganization.get(normalize(key)) ?? []);
+    }, options),
+  };
+}

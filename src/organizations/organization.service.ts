@@ -1,0 +1,109 @@
+import type { DataSource, EntityManager } from 'typeorm';
+import type { RequestContext } from '../context';
+import { DomainError, ErrorCode, badInput, notFound } from '../errors';
+import { MAX_TREE_DEPTH } from './organization.loaders';
+import { ORGANIZATION_NAME_MAX_LENGTH, OrganizationEntity } from './organization.entity';
+
+/** Serializes moves, so that two concurrent moves can never build a cycle together. */
+const TREE_LOCK_KEY = 0x62796f6d; // "byom"
+
+/** Trims an organization name and checks it: not blank, not too long, no control characters. */
+export function organizationName(raw: string): string {
+  const name = raw.trim();
+  if (name.length === 0) throw badInput('The organization name must not be blank', 'name');
+  if (name.length > ORGANIZATION_NAME_MAX_LENGTH) {
+    throw badInput(`The organization name must be at most ${ORGANIZATION_NAME_MAX_LENGTH} characters`, 'name');
+  }
+  // eslint-disable-next-line no-control-regex
+  if (/[\u0000-\u001f\u007f]/.test(name)) throw badInput('The organization name must not contain control characters', 'name');
+  return name;
+}
+
+export class OrganizationService {
+  constructor(private readonly dataSource: DataSource) {}
+
+  /** The organization, or NOT_FOUND. */
+  async get(ctx: RequestContext, id: string): Promise<OrganizationEntity> {
+    const organization = await ctx.loaders.organizations.byId.load(id);
+    if (!organization) throw notFound('Organization', id);
+    return organization;
+  }
+
+  /** The organization, or null when there is none with that id. */
+  find(ctx: RequestContext, id: string): Promise<OrganizationEntity | null> {
+    return ctx.loaders.organizations.byId.load(id);
+  }
+
+  async parentOf(ctx: RequestContext, organization: OrganizationEntity): Promise<OrganizationEntity | null> {
+    return organization.parentId ? ctx.loaders.organizations.byId.load(organization.parentId) : null;
+  }
+
+  subOrganizationsOf(ctx: RequestContext, organization: OrganizationEntity): Promise<OrganizationEntity[]> {
+    return ctx.loaders.organizations.children.load(organization.id);
+  }
+
+  isParent(ctx: RequestContext, organization: OrganizationEntity): Promise<boolean> {
+    return ctx.loaders.organizations.hasChildren.load(organization.id);
+  }
+
+  async create(ctx: RequestContext, input: { name: string; parentId?: string | null }): Promise<OrganizationEntity> {
+    const name = organizationName(input.name);
+    if (input.parentId) await this.get(ctx, input.parentId);
+    const repository = this.dataSource.getRepository(OrganizationEntity);
+    const organization = await repository.save(repository.create({ name, parentId: input.parentId?.toLowerCase() ?? null }));
+    this.forgetTree(ctx);
+    return organization;
+  }
+
+  /**
+   * Moves an organization under another parent (or to the root). Moves are serialized by a
+   * transaction-scoped advisory lock, so the cycle check always sees every earlier move.
+   */
+  async move(ctx: RequestContext, input: { organizationId: string; parentId?: string | null }): Promise<OrganizationEntity> {
+    const id = input.organizationId.toLowerCase();
+    const parentId = input.parentId?.toLowerCase() ?? null;
+    const moved = await this.dataSource.transaction(async (manager) => {
+      await manager.query('SELECT pg_advisory_xact_lock($1)', [TREE_LOCK_KEY]);
+      const organization = await manager.findOneBy(OrganizationEntity, { id });
+      if (!organization) throw notFound('Organization', id);
+      if (parentId !== null) {
+        if (!(await manager.existsBy(OrganizationEntity, { id: parentId }))) throw notFound('Organization', parentId);
+        if (parentId === id || (await this.isAncestor(manager, id, parentId))) {
+          throw new DomainError(
+            ErrorCode.CYCLE,
+            'An organization cannot move under itself or one of its own sub-organizations',
+            { organizationId: id, parentId },
+          );
+        }
+      }
+      await manager.update(OrganizationEntity, { id }, { parentId });
+      return manager.findOneByOrFail(OrganizationEntity, { id });
+    });
+    this.forgetTree(ctx);
+    return moved;
+  }
+
+  /** Whether `ancestorId` stands on the chain from `organizationId` up to its root. */
+  private async isAncestor(manager: EntityManager, ancestorId: string, organizationId: string): Promise<boolean> {
+    const rows: unknown[] = await manager.query(
+      `WITH RECURSIVE chain (id, parent_id, depth) AS (
+         SELECT id, parent_id, 0 FROM organization WHERE id = $1
+         UNION ALL
+         SELECT p.id, p.parent_id, chain.depth + 1 FROM chain JOIN organization p ON p.id = chain.parent_id
+         WHERE chain.depth < $3
+       )
+       SELECT 1 FROM chain WHERE id = $2 LIMIT 1`,
+      [organizationId, ancestorId, MAX_TREE_DEPTH],
+    );
+    return rows.length > 0;
+  }
+
+  /** A change to the tree makes what this request's loaders remember of it stale. */
+  private forgetTree(ctx: RequestContext): void {
+    const loaders = ctx.loaders.organizations;
+    loaders.byId.clearAll();
+    loaders.children.clearAll();
+    loaders.hasChildren.clearAll();
+    loaders.ancestorIds.clearAll();
+  }
+}

@@ -1,0 +1,77 @@
+import { buildSubgraphSchema } from '@apollo/subgraph';
+import { printSchemaWithDirectives } from '@graphql-tools/utils';
+import { type GraphQLSchema, parse } from 'graphql';
+import { applyMiddleware } from 'graphql-middleware';
+import { DateTimeResolver } from "graphql-scalars";
+import { buildSchema, type ContainerType, createResolversMap } from 'type-graphql';
+import { permissions } from './auth/permissions';
+import { CatalogResolver, resolveModelReference } from './catalog/catalog.resolver';
+import type { RequestContext } from './context';
+import { MembershipResolver } from './organizations/membership.resolver';
+import { resolveOrganizationReference, OrganizationResolver } from './organizations/organization.resolver';
+import type { Services } from './services';
+import { ViewerResolver } from './organizations/viewer.resolver';
+
+const RESOLVERS = [CatalogResolver, OrganizationResolver, MembershipResolver, ViewerResolver] as const;
+
+/** The federation 2 schema extension every printing of this subgraph's schema starts with. */
+export const FEDERATION_LINK =
+  'extend schema\n  @link(url: "https://specs.apollo.dev/federation/v2.7", import: ["@key", "@shareable"])\n';
+
+/** Resolver instances with their services, for type-graphql to use instead of constructing them. */
+function containerFor(services: Services | undefined): ContainerType {
+  const instances = new Map<unknown, unknown>(
+    services
+      ? [
+          [CatalogResolver, new CatalogResolver()],
+          [OrganizationResolver, new OrganizationResolver(services.organizations, services.memberships)],
+          [MembershipResolver, new MembershipResolver(services.memberships, services.organizations)],
+          [ViewerResolver, new ViewerResolver(services.memberships)],
+        ]
+      : [],
+  );
+  return {
+    get(resolverClass) {
+      const instance = instances.get(resolverClass);
+      if (!instance) throw new Error(`No instance of ${String((resolverClass as { name?: string }).name)} in the container`);
+      return instance;
+    },
+  };
+}
+
+function buildTypeGraphQLSchema(services?: Services): Promise<GraphQLSchema> {
+  return buildSchema({
+    resolvers: RESOLVERS,
+    container: containerFor(services),
+    scalarsMap: [{ type: Date, scalar: DateTimeResolver }],
+    validate: { forbidUnknownValues: false, stopAtFirstError: false },
+    // Federation types (_Any, _Entity) are added by buildSubgraphSchema afterwards.
+    skipCheck: true,
+  });
+}
+
+/** The SDL of this subgraph as other teams and the gateway read it (schema/schema.graphql). */
+export async function printSubgraphSchema(): Promise<string> {
+  return `${FEDERATION_LINK}\n${printSchemaWithDirectives(await buildTypeGraphQLSchema())}\n`;
+}
+
+/** The executable federated schema: type-graphql's types, federation, then the permission map. */
+export async function buildFederatedSchema(services: Services): Promise<GraphQLSchema> {
+  const schema = await buildTypeGraphQLSchema(services);
+  const typeDefs = parse(`${FEDERATION_LINK}\n${printSchemaWithDirectives(schema)}`);
+  const resolvers = createResolversMap(schema) as Record<string, Record<string, unknown>>;
+  const subgraph = buildSubgraphSchema([
+    {
+      typeDefs,
+      resolvers: {
+        ...resolvers,
+        Organization: {
+          ...resolvers.Organization,
+          __resolveReference: resolveOrganizationReference(services.organizations),
+        },
+        Model: { ...resolvers.Model, __resolveReference: resolveModelReference },
+      } as never,
+    },
+  ]);
+  return applyMiddleware<unknown, RequestContext>(subgraph, permissions);
+}

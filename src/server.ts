@@ -1,0 +1,152 @@
+import { randomUUID } from 'node:crypto';
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { ApolloServer, type ApolloServerPlugin } from '@apollo/server';
+import { ApolloServerPluginDrainHttpServer } from '@apollo/server/plugin/drainHttpServer';
+import { ApolloServerPluginInlineTraceDisabled, ApolloServerPluginLandingPageDisabled } from '@apollo/server/plugin/disabled';
+import { expressMiddleware } from '@as-integrations/express5';
+import { ApolloArmor } from '@escape.tech/graphql-armor';
+import express from 'express';
+import { pinoHttp } from 'pino-http';
+import type { DataSource } from 'typeorm';
+import { createAuthenticator } from './auth/authentication';
+import type { Config } from './config';
+import { createRequestContext, type RequestContext } from './context';
+import { formatError, isUnexpected } from './errors';
+import type { Logger } from './logger';
+import { buildFederatedSchema } from './schema';
+import { createServices } from './services';
+
+/** Limits on what one GraphQL document may ask; the numbers are never told to clients. */
+const armor = new ApolloArmor({
+  maxDepth: { n: 12, exposeLimits: false, ignoreIntrospection: true },
+  costLimit: { maxCost: 20_000, exposeLimits: false, ignoreIntrospection: true },
+  maxAliases: { n: 20, exposeLimits: false },
+  maxDirectives: { n: 30, exposeLimits: false },
+  maxTokens: { n: 3_000, exposeLimits: false },
+  blockFieldSuggestion: { enabled: true },
+});
+
+const REQUEST_ID = /^[A-Za-z0-9._-]{1,128}$/;
+const JSON_BODY_LIMIT = '1mb';
+
+export interface AppOptions {
+  config: Config;
+  dataSource: DataSource;
+  logger: Logger;
+}
+
+export interface App {
+  /** Listens on the port (0: any free one); resolves to the URL of /graphql. */
+  listen(port: number, host?: string): Promise<string>;
+  /** Stops taking requests, lets running ones finish, and resolves when the server is closed. */
+  stop(): Promise<void>;
+}
+
+/** Logs every unexpected error with the request id; the client sees only INTERNAL_SERVER_ERROR. */
+const unexpectedErrorLogging: ApolloServerPlugin<RequestContext> = {
+  async requestDidStart() {
+    return {
+      async didEncounterErrors({ errors, contextValue, logger, operationName }) {
+        const log = contextValue?.log ?? logger;
+        for (const error of errors) {
+          if (!isUnexpected(error)) continue;
+          const cause = error.originalError ?? error;
+          log.error({ err: cause, path: error.path, operationName }, 'unexpected error');
+        }
+      },
+    };
+  },
+};
+
+export async function createApp({ config, dataSource, logger }: AppOptions): Promise<App> {
+  const schema = await buildFederatedSchema(createServices(dataSource));
+  const authenticate = createAuthenticator(config.auth);
+  const app = express();
+  app.disable('x-powered-by');
+  const httpServer = http.createServer(app);
+  let stopping = false;
+
+  const protection = armor.protect();
+  const apollo = new ApolloServer<RequestContext>({
+    schema,
+    logger,
+    introspection: config.graphql.introspection,
+    includeStacktraceInErrorResponses: false,
+    csrfPrevention: true,
+    allowBatchedHttpRequests: false,
+    formatError,
+    validationRules: protection.validationRules,
+    plugins: [
+      ...protection.plugins,
+      ApolloServerPluginDrainHttpServer({ httpServer }),
+      unexpectedErrorLogging,
+      // Federated traces would carry resolver errors to the gateway before formatError masks them.
+      ApolloServerPluginInlineTraceDisabled(),
+      ...(config.isProduction ? [ApolloServerPluginLandingPageDisabled()] : []),
+    ],
+  });
+  await apollo.start();
+
+  app.use(
+    pinoHttp({
+      logger,
+      genReqId(req, res) {
+        const given = req.headers['x-request-id'];
+        const id = typeof given === 'string' && REQUEST_ID.test(given) ? given : randomUUID();
+        res.setHeader('x-request-id', id);
+        return id;
+      },
+      autoLogging: { ignore: (req) => req.url === '/healthz' || req.url === '/readyz' },
+      customLogLevel: (_req, res, error) => (error || res.statusCode >= 500 ? 'error' : 'info'),
+    }),
+  );
+
+  app.get('/healthz', (_req, res) => {
+    res.json({ status: 'ok' });
+  });
+
+  app.get('/readyz', async (req, res) => {
+    if (stopping) {
+      res.status(503).json({ status: 'stopping' });
+      return;
+    }
+    try {
+      await dataSource.query('SELECT 1');
+      if (await dataSource.showMigrations()) {
+        res.status(503).json({ status: 'migrations pending' });
+        return;
+      }
+      res.json({ status: 'ready' });
+    } catch (error) {
+      req.log.warn({ err: error }, 'readiness check failed');
+      res.status(503).json({ status: 'database unreachable' });
+    }
+  });
+
+  app.use(
+    '/graphql',
+    express.json({ limit: JSON_BODY_LIMIT }),
+    expressMiddleware(apollo, {
+      context: async ({ req }) =>
+        createRequestContext(dataSource, await authenticate(req.headers.authorization), String(req.id), req.log),
+    }),
+  );
+
+  return {
+    listen(port, host) {
+      return new Promise((resolve, reject) => {
+        httpServer.once('error', reject);
+        httpServer.listen(port, host, () => {
+          const { port: bound } = httpServer.address() as AddressInfo;
+          resolve(`http://${host ?? 'localhost'}:${bound}/graphql`);
+        });
+      });
+    },
+    async stop() {
+      stopping = true;
+      // The drain plugin closes the listener, waits for requests in flight, then closes idle sockets.
+      await apollo.stop();
+    },
+  };
+}
