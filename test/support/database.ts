@@ -1,0 +1,69 @@
+import { randomBytes } from 'node:crypto';
+import { Client } from 'pg';
+import { createDataSource } from '../../src/database/data-source';
+import { migrate } from '../../src/database/database';
+import { EMBEDDED_POOL_SIZE, startEmbeddedPostgres } from '../../src/database/embedded-postgres';
+
+/** The PostgreSQL server the tests use; undefined: each test file gets an embedded one. */
+export const serverUrl = (): string | undefined => process.env.TEST_DATABASE_URL || process.env.DATABASE_URL || undefined;
+
+export const TEMPLATE_ENV = 'BYOM_TEST_TEMPLATE';
+
+export interface TestDatabase {
+  url: string;
+  poolSize: number;
+  drop(): Promise<void>;
+}
+
+export function databaseUrl(server: string, name: string): string {
+  const url = new URL(server);
+  url.pathname = `/${name}`;
+  return url.toString();
+}
+
+export async function withClient<T>(url: string, work: (client: Client) => Promise<T>): Promise<T> {
+  const client = new Client({ connectionString: url });
+  await client.connect();
+  try {
+    return await work(client);
+  } finally {
+    await client.end();
+  }
+}
+
+/** Makes and migrates the template that every test file copies (jest's global setup). */
+export async function createTemplate(server: string): Promise<string> {
+  const name = `byom_test_template_${process.pid}`;
+  await withClient(server, async (client) => {
+    await client.query(`DROP DATABASE IF EXISTS ${name}`);
+    await client.query(`CREATE DATABASE ${name}`);
+  });
+  const dataSource = createDataSource({ url: databaseUrl(server, name), poolSize: 2 });
+  await dataSource.initialize();
+  try {
+    await migrate(dataSource, { lock: false });
+  } finally {
+    await dataSource.destroy();
+  }
+  return name;
+}
+
+export async function dropDatabase(server: string, name: string): Promise<void> {
+  await withClient(server, (client) => client.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`));
+}
+
+/**
+ * A migrated database of the test file's own: a copy of the template on the server, or an
+ * in-memory embedded PostgreSQL (migrated when the app opens it).
+ */
+export async function createTestDatabase(): Promise<TestDatabase> {
+  const server = serverUrl();
+  const template = process.env[TEMPLATE_ENV];
+  if (server && template) {
+    const name = `byom_test_${process.pid}_${randomBytes(4).toString('hex')}`;
+    await withClient(server, (client) => client.query(`CREATE DATABASE ${name} TEMPLATE ${template}`));
+    return { url: databaseUrl(server, name), poolSize: 5, drop: () => dropDatabase(server, name) };
+  }
+  const embedded = await startEmbeddedPostgres(undefined);
+  return { url: embedded.url, poolSize: EMBEDDED_POOL_SIZE, drop: () => embedded.stop() };
+}

@@ -1,0 +1,106 @@
+import { Writable } from 'node:stream';
+import type { DataSource } from 'typeorm';
+import { signDevToken } from '../../src/auth/dev-token';
+import { parseConfig } from '../../src/config';
+import { openDatabase } from '../../src/database/database';
+import type { SqlLogger } from '../../src/database/sql-logger';
+import { createLogger } from '../../src/logger';
+import { createApp } from '../../src/server';
+import { createTestDatabase } from './database';
+
+export const TEST_JWT_SECRET = 'test-secret-that-is-at-least-32-characters-long';
+export const TEST_ENCRYPTION_KEYS = `test:${Buffer.alloc(32, 7).toString('base64')}`;
+
+export interface GraphQLResponse<T = Record<string, any>> {
+  status: number;
+  data: T | null | undefined;
+  errors: { message: string; path?: (string | number)[]; extensions: { code: string; [key: string]: unknown } }[] | undefined;
+  headers: Headers;
+}
+
+export interface RequestOptions {
+  variables?: Record<string, unknown>;
+  /** A user id to sign a token for, or a raw token (`{ raw }`); none sends no Authorization. */
+  as?: string | { operator: string } | { raw: string };
+  headers?: Record<string, string>;
+}
+
+export interface TestServer {
+  url: string;
+  dataSource: DataSource;
+  sqlLogger: SqlLogger;
+  /** Every log line the server wrote, as JSON text. */
+  logs: string[];
+  graphql<T = Record<string, any>>(query: string, options?: RequestOptions): Promise<GraphQLResponse<T>>;
+  token(userId: string, options?: { operator?: boolean; ttl?: string }): Promise<string>;
+  /** How many SQL statements `work` caused. */
+  countStatements(work: () => Promise<unknown>): Promise<number>;
+  stop(): Promise<void>;
+}
+
+/** Starts the real app over HTTP on a loopback port, on the test file's own database. */
+export async function startTestServer(env: Record<string, string> = {}): Promise<TestServer> {
+  const database = await createTestDatabase();
+  const config = parseConfig({
+    NODE_ENV: 'test',
+    LOG_LEVEL: 'info',
+    AUTH_JWT_SECRET: TEST_JWT_SECRET,
+    BYOM_ENCRYPTION_KEYS: TEST_ENCRYPTION_KEYS,
+    DATABASE_URL: database.url,
+    DATABASE_POOL_SIZE: String(database.poolSize),
+    ...env,
+  });
+  const logs: string[] = [];
+  const sink = new Writable({
+    write(chunk, _encoding, done) {
+      logs.push(...String(chunk).split('\n').filter(Boolean));
+      done();
+    },
+  });
+  const logger = createLogger(config.logLevel, sink);
+  const opened = await openDatabase(config, logger);
+  const app = await createApp({ config, dataSource: opened.dataSource, logger });
+  const url = await app.listen(0, '127.0.0.1');
+
+  const token = (userId: string, options: { operator?: boolean; ttl?: string } = {}) =>
+    signDevToken(TEST_JWT_SECRET, { sub: userId, operator: options.operator, ttl: options.ttl });
+
+  async function authorization(as: RequestOptions['as']): Promise<string | undefined> {
+    if (as === undefined) return undefined;
+    if (typeof as === 'string') return `Bearer ${await token(as)}`;
+    if ('raw' in as) return as.raw;
+    return `Bearer ${await token(as.operator, { operator: true })}`;
+  }
+
+  return {
+    url,
+    dataSource: opened.dataSource,
+    sqlLogger: opened.sqlLogger,
+    logs,
+    token,
+    async graphql(query, options = {}) {
+      const auth = await authorization(options.as);
+      const response = await fetch(url, {
+        method: 'POST',
+        headers: {
+          'content-type': 'application/json',
+          ...(auth ? { authorization: auth } : {}),
+          ...options.headers,
+        },
+        body: JSON.stringify({ query, variables: options.variables }),
+      });
+      const body = (await response.json()) as { data?: any; errors?: any };
+      return { status: response.status, data: body.data, errors: body.errors, headers: response.headers };
+    },
+    async countStatements(work) {
+      const before = opened.sqlLogger.statements;
+      await work();
+      return opened.sqlLogger.statements - before;
+    },
+    async stop() {
+      await app.stop();
+      await opened.close();
+      await database.drop();
+    },
+  };
+}
