@@ -55,10 +55,11 @@ export function parseKeyRing(value: string): EncryptionKey[] {
     if (separator < 0) throw new Error(`${where} is not of the form <key id>:<base64 key>`);
     const id = entry.slice(0, separator);
     const encoded = entry.slice(separator + 1);
+    // The id is never echoed: in an entry written the wrong way round it would be the key.
     if (!KEY_ID.test(id)) {
-      throw new Error(`${where} has key id '${id}': use 1 to 32 letters, digits, '-' or '_'`);
+      throw new Error(`${where} has an invalid key id: use 1 to 32 letters, digits, '-' or '_' before the ':'`);
     }
-    if (ids.has(id)) throw new Error(`${where} repeats key id '${id}'`);
+    if (ids.has(id)) throw new Error(`${where} repeats the key id of an earlier entry`);
     ids.add(id);
     const key = Buffer.from(encoded, 'base64');
     if (!BASE64.test(encoded) || key.length !== 32) {
@@ -127,31 +128,27 @@ const environment = z.object({
  */
 export function parseConfig(env: NodeJS.ProcessEnv): Config {
   const parsed = environment.safeParse(env);
-  const problems: string[] = [];
-  if (!parsed.success) {
-    for (const issue of parsed.error.issues) {
-      // Values are never echoed: some of these variables are secrets.
-      problems.push(`${issue.path.join('.')} ${issue.message}`);
-    }
-    throw new ConfigError(problems);
-  }
-  const vars = parsed.data;
-  const isProduction = vars.NODE_ENV === 'production';
+  // Values are never echoed: some of these variables are secrets.
+  const problems = parsed.success ? [] : parsed.error.issues.map((issue) => `${issue.path.join('.')} ${issue.message}`);
+  const given = (name: string) => (env[name]?.trim() ? env[name]?.trim() : undefined);
+  const isProduction = given('NODE_ENV') === 'production';
 
   let encryptionKeys: EncryptionKey[] = [];
-  if (vars.BYOM_ENCRYPTION_KEYS !== undefined) {
+  const ring = given('BYOM_ENCRYPTION_KEYS');
+  if (ring !== undefined) {
     try {
-      encryptionKeys = parseKeyRing(vars.BYOM_ENCRYPTION_KEYS);
+      encryptionKeys = parseKeyRing(ring);
     } catch (error) {
       problems.push(`BYOM_ENCRYPTION_KEYS: ${(error as Error).message}`);
     }
   } else if (isProduction) {
     problems.push('BYOM_ENCRYPTION_KEYS is required in production (comma-separated <key id>:<base64 32 bytes>)');
   }
-  if (isProduction && !vars.AUTH_JWT_SECRET && !vars.AUTH_JWKS_URL) {
+  if (isProduction && !given('AUTH_JWT_SECRET') && !given('AUTH_JWKS_URL')) {
     problems.push('AUTH_JWT_SECRET or AUTH_JWKS_URL is required in production');
   }
-  if (problems.length > 0) throw new ConfigError(problems);
+  if (!parsed.success || problems.length > 0) throw new ConfigError(problems);
+  const vars = parsed.data;
 
   return {
     env: vars.NODE_ENV,
