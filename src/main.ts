@@ -49,6 +49,7 @@ async function main(): Promise<void> {
     timer.unref();
     try {
       await app.stop();
+      logger.info('HTTP server closed');
       await database.close();
       logger.info('stopped');
       process.exit(0);

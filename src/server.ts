@@ -75,6 +75,8 @@ export async function createApp({ config, dataSource, logger }: AppOptions): Pro
     includeStacktraceInErrorResponses: false,
     csrfPrevention: true,
     allowBatchedHttpRequests: false,
+    // main.ts owns the signals and the order of shutdown (HTTP first, then the database).
+    stopOnTerminationSignals: false,
     formatError,
     validationRules: protection.validationRules,
     plugins: [
