@@ -1,7 +1,7 @@
 import type { DataSource } from 'typeorm';
 import type { RequestContext } from '../context';
 import { MembershipEntity, type OrgRole } from './membership.entity';
-import { OrganizationEntity } from './organization.entity';
+import type { OrganizationEntity } from './organization.entity';
 import type { OrganizationService } from './organization.service';
 
 export class MembershipService {
@@ -41,9 +41,10 @@ export class MembershipService {
   async organizationsOfViewer(ctx: RequestContext): Promise<OrganizationEntity[]> {
     if (!ctx.principal) return [];
     const memberships = await ctx.loaders.organizations.membershipsOfUser.load(ctx.principal.userId);
-    const organizations = await ctx.loaders.organizations.byId.loadMany(memberships.map((m) => m.organizationId));
+    // load, not loadMany: loadMany hands back failures as array items, which must not pass unseen.
+    const organizations = await Promise.all(memberships.map((m) => ctx.loaders.organizations.byId.load(m.organizationId)));
     return organizations
-      .filter((organization): organization is OrganizationEntity => organization instanceof OrganizationEntity)
+      .filter((organization): organization is OrganizationEntity => organization !== null)
       .sort((a, b) => a.name.localeCompare(b.name) || a.id.localeCompare(b.id));
   }
 

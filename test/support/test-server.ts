@@ -5,7 +5,7 @@ import { parseConfig } from '../../src/config';
 import { openDatabase } from '../../src/database/database';
 import type { SqlLogger } from '../../src/database/sql-logger';
 import { createLogger } from '../../src/logger';
-import { createApp } from '../../src/server';
+import { type App, createApp } from '../../src/server';
 import { createTestDatabase } from './database';
 
 export const TEST_JWT_SECRET = 'test-secret-that-is-at-least-32-characters-long';
@@ -27,6 +27,7 @@ export interface RequestOptions {
 
 export interface TestServer {
   url: string;
+  app: App;
   dataSource: DataSource;
   sqlLogger: SqlLogger;
   /** Every log line the server wrote, as JSON text. */
@@ -74,6 +75,7 @@ export async function startTestServer(env: Record<string, string> = {}): Promise
 
   return {
     url,
+    app,
     dataSource: opened.dataSource,
     sqlLogger: opened.sqlLogger,
     logs,
@@ -98,7 +100,7 @@ export async function startTestServer(env: Record<string, string> = {}): Promise
       return opened.sqlLogger.statements - before;
     },
     async stop() {
-      await app.stop();
+      await app.stop(); // a second stop, after a test's own, is harmless
       await opened.close();
       await database.drop();
     },

@@ -1,0 +1,212 @@
+import http from 'node:http';
+import { makeChain, makeMembership } from '../support/factories';
+import { startTestServer, type TestServer } from '../support/test-server';
+
+describe('the HTTP server', () => {
+  let server: TestServer;
+
+  beforeAll(async () => {
+    server = await startTestServer();
+  });
+  afterAll(async () => {
+    await server?.stop();
+  });
+
+  const base = () => server.url.replace(/\/graphql$/, '');
+
+  describe('health', () => {
+    it('answers /healthz while the process runs', async () => {
+      const response = await fetch(`${base()}/healthz`);
+      expect(response.status).toBe(200);
+      expect(await response.json()).toEqual({ status: 'ok' });
+    });
+
+    it('answers /readyz when the database is reachable and every migration is applied', async () => {
+      const response = await fetch(`${base()}/readyz`);
+      expect(response.status).toBe(200);
+      expect(await response.json()).toEqual({ status: 'ready' });
+    });
+  });
+
+  describe('request ids and logs', () => {
+    it('echoes a given x-request-id and logs the request under it', async () => {
+      const result = await server.graphql('{ modelCatalog { id } }', { as: 'rita', headers: { 'x-request-id': 'req-given-123' } });
+      expect(result.headers.get('x-request-id')).toBe('req-given-123');
+      const lines = server.logs.filter((line) => line.includes('"req-given-123"'));
+      expect(lines.length).toBeGreaterThan(0);
+    });
+
+    it('makes a request id when none is given', async () => {
+      const result = await server.graphql('{ modelCatalog { id } }', { as: 'rita' });
+      expect(result.headers.get('x-request-id')).toMatch(/^[0-9a-f-]{36}$/);
+    });
+
+    it('never writes the Authorization header to the logs', async () => {
+      const token = await server.token('logged-user');
+      await server.graphql('{ viewer { userId } }', { as: { raw: `Bearer ${token}` }, headers: { 'x-request-id': 'req-redact' } });
+      const lines = server.logs.filter((line) => line.includes('"req-redact"'));
+      expect(lines.length).toBeGreaterThan(0);
+      expect(lines.some((line) => line.includes('[redacted]'))).toBe(true);
+      expect(server.logs.some((line) => line.includes(token))).toBe(false);
+    });
+  });
+
+  describe('errors', () => {
+    it('masks an unexpected error to INTERNAL_SERVER_ERROR with no SQL or stack, and logs it with the request id', async () => {
+      const [org] = await makeChain(server.dataSource, 1, 'Masked');
+      await makeMembership(server.dataSource, org, 'masked-user');
+      await server.dataSource.query('ALTER TABLE organization RENAME TO organization_away');
+      try {
+        const response = await fetch(server.url, {
+          method: 'POST',
+          headers: {
+            'content-type': 'application/json',
+            authorization: `Bearer ${await server.token('masked-user')}`,
+            'x-request-id': 'req-masked',
+          },
+          body: JSON.stringify({ query: '{ viewer { organizations { name } } }' }),
+        });
+        const text = await response.text();
+        const body = JSON.parse(text);
+        expect(body.errors[0]).toMatchObject({ message: 'Internal server error', extensions: { code: 'INTERNAL_SERVER_ERROR' } });
+        expect(text).not.toMatch(/organization_away|relation|SELECT|stacktrace|at /i);
+        const logged = server.logs.filter((line) => line.includes('"req-masked"') && line.includes('unexpected error'));
+        expect(logged).toHaveLength(1);
+        expect(logged[0]).toContain('relation');
+      } finally {
+        await server.dataSource.query('ALTER TABLE organization_away RENAME TO organization');
+      }
+    });
+
+    it('does not suggest field names to a caller who misspells one', async () => {
+      const result = await server.graphql('{ viewr { userId } }', { as: 'rita' });
+      expect(result.errors?.[0].extensions.code).toBe('GRAPHQL_VALIDATION_FAILED');
+      expect(result.errors?.[0].message).not.toMatch(/did you mean/i);
+    });
+  });
+
+  describe('limits', () => {
+    const deep = (levels: number) => `{ viewer { organizations { ${'parent { '.repeat(levels)}id${' }'.repeat(levels)} } } }`;
+
+    it('refuses a query nested too deep, without telling the limit', async () => {
+      const result = await server.graphql(deep(20), { as: 'rita' });
+      expect(result.errors?.[0].extensions.code).toBe('GRAPHQL_VALIDATION_FAILED');
+      expect(result.errors?.[0].message).not.toMatch(/\d/);
+    });
+
+    it('accepts a query of ordinary depth', async () => {
+      const result = await server.graphql(deep(5), { as: 'rita' });
+      expect(result.errors).toBeUndefined();
+    });
+
+    it('refuses a query with too many aliases, without telling the limit', async () => {
+      const aliases = Array.from({ length: 40 }, (_, i) => `a${i}: modelCatalog { id }`).join(' ');
+      const result = await server.graphql(`{ ${aliases} }`, { as: 'rita' });
+      expect(result.errors?.[0].extensions.code).toBe('GRAPHQL_VALIDATION_FAILED');
+      expect(result.errors?.[0].message).not.toMatch(/\d/);
+    });
+
+    it('refuses a document with too many tokens', async () => {
+      const fields = Array.from({ length: 2_000 }, () => 'id').join(' ');
+      const result = await server.graphql(`{ modelCatalog { ${fields} } }`, { as: 'rita' });
+      expect(result.errors?.[0].extensions.code).toMatch(/GRAPHQL_(PARSE|VALIDATION)_FAILED/);
+      expect(result.data).toBeUndefined();
+    });
+
+    it('refuses a request body over the size limit', async () => {
+      const response = await fetch(server.url, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ query: '{ modelCatalog { id } }', variables: { padding: 'x'.repeat(2 * 1024 * 1024) } }),
+      });
+      expect(response.status).toBe(413);
+    });
+  });
+
+  describe('CSRF prevention', () => {
+    it('refuses a simple cross-site request (text/plain body, no preflight)', async () => {
+      const response = await fetch(server.url, {
+        method: 'POST',
+        headers: { 'content-type': 'text/plain' },
+        body: JSON.stringify({ query: 'mutation { createOrganization(input: { name: "csrf" }) { id } }' }),
+      });
+      expect(response.status).toBe(400);
+      expect(await response.text()).toMatch(/CSRF/i);
+    });
+
+    it('refuses a GET query without a preflight header', async () => {
+      const response = await fetch(`${server.url}?query=${encodeURIComponent('{ modelCatalog { id } }')}`);
+      expect(response.status).toBe(400);
+    });
+  });
+
+  describe('introspection', () => {
+    it('is on outside production', async () => {
+      const result = await server.graphql('{ __schema { queryType { name } } }');
+      expect(result.data?.__schema.queryType.name).toBe('Query');
+    });
+  });
+});
+
+describe('the HTTP server in production', () => {
+  let server: TestServer;
+
+  beforeAll(async () => {
+    server = await startTestServer({ NODE_ENV: 'production' });
+  });
+  afterAll(async () => {
+    await server?.stop();
+  });
+
+  it('refuses introspection', async () => {
+    const result = await server.graphql('{ __schema { queryType { name } } }');
+    expect(result.errors?.[0].extensions.code).toBe('GRAPHQL_VALIDATION_FAILED');
+    expect(result.data).toBeUndefined();
+  });
+
+  it('still serves the federation SDL to the gateway', async () => {
+    const result = await server.graphql('{ _service { sdl } }');
+    expect(result.data?._service.sdl).toContain('@link(url: "https://specs.apollo.dev/federation/v2.7"');
+  });
+});
+
+describe('graceful shutdown', () => {
+  it('finishes a request in flight, then refuses new connections', async () => {
+    const server = await startTestServer();
+    try {
+      const token = await server.token('late-user');
+      const body = JSON.stringify({ query: '{ viewer { userId } }' });
+      const { port } = new URL(server.url);
+      const answer = new Promise<{ status: number; text: string }>((resolve, reject) => {
+        const request = http.request(
+          {
+            host: '127.0.0.1',
+            port,
+            path: '/graphql',
+            method: 'POST',
+            headers: { 'content-type': 'application/json', authorization: `Bearer ${token}`, 'content-length': Buffer.byteLength(body) },
+          },
+          (response) => {
+            let text = '';
+            response.on('data', (chunk) => (text += chunk));
+            response.on('end', () => resolve({ status: response.statusCode ?? 0, text }));
+          },
+        );
+        request.on('error', reject);
+        // Half the body now: the request is in flight when the server is asked to stop.
+        request.write(body.slice(0, 10));
+        setTimeout(() => request.end(body.slice(10)), 300);
+      });
+      await new Promise((resolve) => setTimeout(resolve, 100));
+      const stopped = server.app.stop();
+
+      const finished = await answer;
+      expect(finished.status).toBe(200);
+      expect(JSON.parse(finished.text)).toEqual({ data: { viewer: { userId: 'late-user' } } });
+      await stopped;
+      await expect(fetch(`${server.url.replace(/\/graphql$/, '')}/healthz`)).rejects.toThrow();
+    } finally {
+      await server.stop();
+    }
+  });
+});
