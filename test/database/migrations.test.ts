@@ -1,0 +1,52 @@
+import type { DataSource } from 'typeorm';
+import { createDataSource } from '../../src/database/data-source';
+import { migrate } from '../../src/database/database';
+import { randomBytes } from 'node:crypto';
+import { createTestDatabase, databaseUrl, dropDatabase, serverUrl, type TestDatabase, withClient } from '../support/database';
+
+describe('migrations', () => {
+  let database: TestDatabase;
+  let dataSource: DataSource;
+
+  beforeAll(async () => {
+    database = await createTestDatabase();
+    dataSource = createDataSource({ url: database.url, poolSize: database.poolSize });
+    await dataSource.initialize();
+    await migrate(dataSource, { lock: false });
+  });
+  afterAll(async () => {
+    await dataSource?.destroy();
+    await database?.drop();
+  });
+
+  it('build exactly the schema the entities describe (generate a migration after changing an entity)', async () => {
+    const pending = await dataSource.driver.createSchemaBuilder().log();
+    expect(pending.upQueries.map((query) => query.query)).toEqual([]);
+  });
+
+  it('leave nothing pending, and applying them again changes nothing', async () => {
+    expect(await dataSource.showMigrations()).toBe(false);
+    await migrate(dataSource, { lock: false });
+    const applied: { name: string }[] = await dataSource.query('SELECT name FROM migrations ORDER BY id');
+    expect(applied.map((row) => row.name)).toEqual(dataSource.migrations.map((migration) => migration.name));
+  });
+});
+
+const onServer = serverUrl();
+(onServer ? describe : describe.skip)('migrations on a shared server', () => {
+  it('are applied once when two instances start at the same time', async () => {
+    const server = onServer as string;
+    const name = `byom_test_empty_${randomBytes(4).toString('hex')}`;
+    await withClient(server, (client) => client.query(`CREATE DATABASE ${name}`));
+    const instances = [1, 2].map(() => createDataSource({ url: databaseUrl(server, name), poolSize: 3 }));
+    try {
+      await Promise.all(instances.map((instance) => instance.initialize()));
+      await Promise.all(instances.map((instance) => migrate(instance, { lock: true })));
+      const applied: { name: string }[] = await instances[0].query('SELECT name FROM migrations');
+      expect(applied).toHaveLength(instances[0].migrations.length);
+    } finally {
+      await Promise.all(instances.map((instance) => instance.destroy()));
+      await dropDatabase(server, name);
+    }
+  });
+});
