@@ -76,7 +76,7 @@ export const permissionRules: IRules = {
   Organization: {
     id: isAuthenticated,
     name: organizationRule('canSee', fromParent),
-    viewerRole: organizationRule('canSee', fromParent),
+    viewerRole: organizationRule('isMember', fromParent),
     parent: organizationRule('isMember', fromParent),
     subOrganizations: organizationRule('isMember', fromParent),
     isParent: organizationRule('isMember', fromParent),
