@@ -1,5 +1,4 @@
 import { isUUID } from 'class-validator';
-import type { GraphQLResolveInfo } from 'graphql';
 import { allow, and, deny, rule, shield } from 'graphql-shield';
 import type { IRules } from 'graphql-shield/typings/types';
 import type { RequestContext } from '../context';
@@ -9,12 +8,14 @@ import { DomainError, ErrorCode, badInput } from '../errors';
  * Who may do what (DESIGN.md section 2): the whole map, in one place, deny by default.
  *
  * Rules that read the parent or the arguments are never cached by rule name (`no_cache`); they
- * stay cheap because every check goes through the request's DataLoaders.
+ * stay cheap because every check goes through the request's DataLoaders. A rule that fails (the
+ * database is down) returns its error: graphql-shield would turn a thrown one into a silent
+ * FORBIDDEN, and the caller would be told "no" when the truth is "broken".
  */
 
 const forbidden = (message = 'You are not allowed to do this') => new DomainError(ErrorCode.FORBIDDEN, message);
 
-type OrganizationIdOf = (parent: unknown, args: Record<string, unknown>, info: GraphQLResolveInfo) => unknown;
+type OrganizationIdOf = (parent: unknown, args: Record<string, unknown>) => unknown;
 
 const fromParent: OrganizationIdOf = (parent) => (parent as { id?: unknown }).id;
 const fromArgument =
@@ -23,8 +24,8 @@ const fromArgument =
     args[name];
 
 /** Reads an organization id for a rule; a malformed one is the caller's input error, not a denial. */
-function organizationId(of: OrganizationIdOf, parent: unknown, args: Record<string, unknown>, info: GraphQLResolveInfo) {
-  const id = of(parent, args, info);
+function organizationId(of: OrganizationIdOf, parent: unknown, args: Record<string, unknown>) {
+  const id = of(parent, args);
   if (typeof id !== 'string' || !isUUID(id)) return badInput('Expected an organization id (a UUID)', 'id');
   return id;
 }
@@ -46,10 +47,14 @@ const denials: Record<AccessCheck, string> = {
 };
 
 function organizationRule(check: AccessCheck, of: OrganizationIdOf) {
-  const allowed = rule({ cache: 'no_cache' })(async (parent, args, ctx: RequestContext, info) => {
-    const id = organizationId(of, parent, args, info);
+  const allowed = rule({ cache: 'no_cache' })(async (parent, args, ctx: RequestContext) => {
+    const id = organizationId(of, parent, args);
     if (typeof id !== 'string') return id;
-    return (await ctx.access[check](id)) ? true : forbidden(denials[check]);
+    try {
+      return (await ctx.access[check](id)) ? true : forbidden(denials[check]);
+    } catch (error) {
+      return error as Error;
+    }
   });
   return and(isAuthenticated, allowed);
 }
