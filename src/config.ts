@@ -10,7 +10,6 @@ export interface EncryptionKey {
 }
 
 export interface Config {
-  env: string;
   isProduction: boolean;
   port: number;
   /** Where the embedded database and development secrets live. */
@@ -22,6 +21,9 @@ export interface Config {
   auth: {
     jwtSecret: string | undefined;
     jwksUrl: string | undefined;
+    /** When set, tokens must name this issuer (`iss`) and this audience (`aud`). */
+    issuer?: string;
+    audience?: string;
   };
   encryptionKeys: EncryptionKey[];
   providers: {
@@ -87,7 +89,9 @@ const integer = (min: number, max: number, fallback: number) =>
     .refine((value) => value >= min && value <= max, `must be between ${min} and ${max}`);
 
 const environment = z.object({
-  NODE_ENV: optional.transform((value) => value ?? 'development'),
+  NODE_ENV: optional
+    .refine((value) => value === undefined || ['development', 'test', 'production'].includes(value), 'must be development, test or production')
+    .transform((value) => value ?? 'development'),
   PORT: integer(0, 65535, 4000),
   DATA_DIR: optional,
   DATABASE_URL: optional.refine(
@@ -105,6 +109,8 @@ const environment = z.object({
     'must be at least 32 characters long',
   ),
   AUTH_JWKS_URL: httpUrl,
+  AUTH_JWT_ISSUER: optional,
+  AUTH_JWT_AUDIENCE: optional,
   BYOM_ENCRYPTION_KEYS: optional,
   ANTHROPIC_BASE_URL: httpUrl,
   OPENAI_BASE_URL: httpUrl,
@@ -147,18 +153,25 @@ export function parseConfig(env: NodeJS.ProcessEnv): Config {
   if (isProduction && !given('AUTH_JWT_SECRET') && !given('AUTH_JWKS_URL')) {
     problems.push('AUTH_JWT_SECRET or AUTH_JWKS_URL is required in production');
   }
+  if (isProduction && given('AUTH_JWKS_URL')?.startsWith('http://')) {
+    problems.push('AUTH_JWKS_URL must be an https URL in production');
+  }
   if (!parsed.success || problems.length > 0) throw new ConfigError(problems);
   const vars = parsed.data;
 
   return {
-    env: vars.NODE_ENV,
     isProduction,
     port: vars.PORT,
     dataDir: path.resolve(vars.DATA_DIR ?? '.data'),
     databaseUrl: vars.DATABASE_URL,
     databasePoolSize: vars.DATABASE_POOL_SIZE,
     logLevel: vars.LOG_LEVEL ?? (vars.NODE_ENV === 'test' ? 'silent' : 'info'),
-    auth: { jwtSecret: vars.AUTH_JWT_SECRET, jwksUrl: vars.AUTH_JWKS_URL },
+    auth: {
+      jwtSecret: vars.AUTH_JWT_SECRET,
+      jwksUrl: vars.AUTH_JWKS_URL,
+      issuer: vars.AUTH_JWT_ISSUER,
+      audience: vars.AUTH_JWT_AUDIENCE,
+    },
     encryptionKeys,
     providers: {
       anthropicBaseUrl: vars.ANTHROPIC_BASE_URL,

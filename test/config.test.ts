@@ -46,8 +46,17 @@ describe('parseConfig', () => {
     });
 
     it('runs as development, not production', () => {
-      expect(config.env).toBe('development');
       expect(config.isProduction).toBe(false);
+    });
+
+    it.each(['prod', 'Production', 'staging'])('refuses NODE_ENV=%s, so that a typo never runs production as development', (value) => {
+      expect(() => parseConfig({ NODE_ENV: value })).toThrow(/NODE_ENV must be development, test or production/);
+    });
+
+    it('refuses a plain-http AUTH_JWKS_URL in production', () => {
+      const production = { NODE_ENV: 'production', BYOM_ENCRYPTION_KEYS: `k1:${Buffer.alloc(32, 1).toString('base64')}` };
+      expect(() => parseConfig({ ...production, AUTH_JWKS_URL: 'http://idp.example/jwks.json' })).toThrow(/AUTH_JWKS_URL must be an https URL/);
+      expect(parseConfig({ ...production, AUTH_JWKS_URL: 'https://idp.example/jwks.json' }).auth.jwksUrl).toBe('https://idp.example/jwks.json');
     });
 
     it('turns introspection on outside production', () => {

@@ -28,13 +28,7 @@ async function main(): Promise<number> {
     process.stderr.write('usage: npm run -s token -- --sub <user id> [--operator] [--ttl 12h]\n');
     return 2;
   }
-  let config;
-  try {
-    ({ config } = loadConfig(process.env));
-  } catch (error) {
-    process.stderr.write(`${(error as Error).message}\n`);
-    return 1;
-  }
+  const { config } = loadConfig(process.env);
   if (config.isProduction) {
     process.stderr.write('Refusing to mint development tokens with NODE_ENV=production.\n');
     return 1;

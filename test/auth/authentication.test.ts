@@ -147,6 +147,16 @@ describe('createAuthenticator', () => {
       expectRejected(await authenticate(bearer(token)), token, NOT_VALID);
     });
 
+    it('accepts only tokens of the configured issuer and audience when they are set', async () => {
+      const strict = createAuthenticator({ jwtSecret: SECRET, jwksUrl: undefined, issuer: 'https://idp.example', audience: 'byom' });
+      const good = await hs256({ iss: 'https://idp.example', aud: 'byom' });
+      expect(await strict(bearer(good))).toEqual({ principal: { userId: 'alice', isOperator: false } });
+      for (const claims of [{ iss: 'https://other.example', aud: 'byom' }, { iss: 'https://idp.example', aud: 'another-app' }, {}]) {
+        const token = await hs256({ ...claims, roles: ['operator'] });
+        expectRejected(await strict(bearer(token)), token, NOT_VALID);
+      }
+    });
+
     it('rejects an RS256 token when no key set is configured', async () => {
       const { privateKey } = await generateKeyPair('RS256');
       const token = await new SignJWT({ sub: 'alice' }).setProtectedHeader({ alg: 'RS256', kid: 'k' }).setExpirationTime('1h').sign(privateKey);
@@ -234,6 +244,15 @@ describe('createAuthenticator', () => {
       const authenticate = createAuthenticator({ jwtSecret: undefined, jwksUrl });
       const token = await new SignJWT({ sub: 'carol', exp: now() - 120 }).setProtectedHeader({ alg: 'RS256', kid: 'rsa-1' }).sign(rsaKey);
       expectRejected(await authenticate(bearer(token)), token, /^The token has expired$/);
+    });
+
+    it('says the token cannot be checked, and logs why, when the key set is unreachable', async () => {
+      const unreachable = createAuthenticator({ jwtSecret: undefined, jwksUrl: 'http://127.0.0.1:9/jwks.json' });
+      const logged: unknown[] = [];
+      const log = { error: (...args: unknown[]) => logged.push(args) } as never;
+      const token = await sign(rsaKey, 'RS256', 'rsa-1');
+      expectRejected(await unreachable(bearer(token), log), token, /^The token cannot be checked right now/);
+      expect(logged).toHaveLength(1);
     });
 
     it('rejects an HS256 token when only AUTH_JWKS_URL is configured, without fetching the key set', async () => {
