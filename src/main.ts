@@ -4,7 +4,7 @@ import { performance } from 'node:perf_hooks';
 import { ConfigError, loadConfig } from './config';
 import { type Database, openDatabase } from './database/database';
 import { createLogger } from './logger';
-import { createApp } from './server';
+import { type App, createApp } from './server';
 
 const SHUTDOWN_TIMEOUT_MS = 15_000;
 
@@ -33,8 +33,16 @@ async function main(): Promise<void> {
   }
   logger.info(`database: ${database.description}`);
 
-  const app = await createApp({ config, dataSource: database.dataSource, logger });
-  const url = await app.listen(config.port);
+  let app: App;
+  let url: string;
+  try {
+    app = await createApp({ config, dataSource: database.dataSource, logger });
+    url = await app.listen(config.port);
+  } catch (error) {
+    logger.fatal({ err: error }, 'cannot start the server');
+    await database.close().catch(() => undefined);
+    process.exit(1);
+  }
   logger.info({ url, startupMs: Math.round(performance.now() - startedAt) }, `byom-subgraph ready at ${url}`);
 
   let shuttingDown = false;

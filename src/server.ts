@@ -6,14 +6,15 @@ import { ApolloServerPluginDrainHttpServer } from '@apollo/server/plugin/drainHt
 import { ApolloServerPluginInlineTraceDisabled, ApolloServerPluginLandingPageDisabled } from '@apollo/server/plugin/disabled';
 import { expressMiddleware } from '@as-integrations/express5';
 import { ApolloArmor } from '@escape.tech/graphql-armor';
-import express from 'express';
+import express, { type ErrorRequestHandler } from 'express';
 import { pinoHttp } from 'pino-http';
 import type { DataSource } from 'typeorm';
 import { createAuthenticator } from './auth/authentication';
 import type { Config } from './config';
 import { createRequestContext, type RequestContext } from './context';
-import { formatError, isUnexpected } from './errors';
-import type { Logger } from './logger';
+import { MIGRATIONS_TABLE } from './database/data-source';
+import { INTERNAL_ERROR_MESSAGE, formatError, isUnexpected } from './errors';
+import { type Logger, serializeError } from './logger';
 import { buildFederatedSchema } from './schema';
 import { createServices } from './services';
 
@@ -59,6 +60,17 @@ const unexpectedErrorLogging: ApolloServerPlugin<RequestContext> = {
   },
 };
 
+/**
+ * Errors before GraphQL starts (a body that is not JSON, or too large) answer as GraphQL errors
+ * do, in JSON with a code; express's own page would show a stack outside production.
+ */
+const requestErrors: ErrorRequestHandler = (error, req, res, _next) => {
+  const status = typeof error?.status === 'number' && error.status >= 400 && error.status < 500 ? error.status : 500;
+  if (status === 500) req.log.error({ err: error }, 'unexpected error');
+  const message = status === 413 ? 'The request body is too large' : status < 500 ? 'The request body is not valid JSON' : INTERNAL_ERROR_MESSAGE;
+  res.status(status).json({ errors: [{ message, extensions: { code: status < 500 ? 'BAD_REQUEST' : 'INTERNAL_SERVER_ERROR' } }] });
+};
+
 export async function createApp({ config, dataSource, logger }: AppOptions): Promise<App> {
   const schema = await buildFederatedSchema(createServices(dataSource));
   const authenticate = createAuthenticator(config.auth);
@@ -100,6 +112,11 @@ export async function createApp({ config, dataSource, logger }: AppOptions): Pro
         return id;
       },
       autoLogging: { ignore: (req) => req.url === '/healthz' || req.url === '/readyz' },
+      serializers: {
+        err: serializeError,
+        // The path only: a query string may carry GraphQL variables.
+        req: (req) => ({ id: req.id, method: req.method, url: String(req.url).split('?')[0], headers: req.headers, remoteAddress: req.remoteAddress }),
+      },
       customLogLevel: (_req, res, error) => (error || res.statusCode >= 500 ? 'error' : 'info'),
     }),
   );
@@ -114,8 +131,9 @@ export async function createApp({ config, dataSource, logger }: AppOptions): Pro
       return;
     }
     try {
-      await dataSource.query('SELECT 1');
-      if (await dataSource.showMigrations()) {
+      // One read-only statement: the database answers, and holds every migration this code knows.
+      const [{ applied }] = await dataSource.query(`SELECT count(*)::int AS applied FROM ${MIGRATIONS_TABLE}`);
+      if (applied < dataSource.migrations.length) {
         res.status(503).json({ status: 'migrations pending' });
         return;
       }
@@ -131,9 +149,10 @@ export async function createApp({ config, dataSource, logger }: AppOptions): Pro
     express.json({ limit: JSON_BODY_LIMIT }),
     expressMiddleware(apollo, {
       context: async ({ req }) =>
-        createRequestContext(dataSource, await authenticate(req.headers.authorization), String(req.id), req.log),
+        createRequestContext(dataSource, await authenticate(req.headers.authorization, req.log), String(req.id), req.log),
     }),
   );
+  app.use(requestErrors);
 
   return {
     listen(port, host) {

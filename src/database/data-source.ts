@@ -9,6 +9,8 @@ export const ENTITIES = [OrganizationEntity, MembershipEntity];
 /** Compiled: dist/migrations/*.js; under ts-node or jest: migrations/*.ts. */
 export const MIGRATIONS_GLOB = path.join(__dirname, '..', '..', 'migrations', '*.{js,ts}');
 
+export const MIGRATIONS_TABLE = 'migrations';
+
 export interface DataSourceOptions {
   url: string;
   poolSize: number;
@@ -22,7 +24,7 @@ export function createDataSource({ url, poolSize, logger, applicationName }: Dat
     url,
     entities: ENTITIES,
     migrations: [MIGRATIONS_GLOB],
-    migrationsTableName: 'migrations',
+    migrationsTableName: MIGRATIONS_TABLE,
     migrationsTransactionMode: 'each',
     synchronize: false,
     // gen_random_uuid() is built into PostgreSQL 13+ and PGlite: no extension to install.

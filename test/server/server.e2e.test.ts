@@ -26,6 +26,18 @@ describe('the HTTP server', () => {
       expect(response.status).toBe(200);
       expect(await response.json()).toEqual({ status: 'ready' });
     });
+
+    it('answers /readyz with 503 while a migration this code knows is not applied', async () => {
+      const [applied] = await server.dataSource.query('SELECT id, timestamp, name FROM migrations ORDER BY id DESC LIMIT 1');
+      await server.dataSource.query('DELETE FROM migrations WHERE id = $1', [applied.id]);
+      try {
+        const response = await fetch(`${base()}/readyz`);
+        expect(response.status).toBe(503);
+        expect(await response.json()).toEqual({ status: 'migrations pending' });
+      } finally {
+        await server.dataSource.query('INSERT INTO migrations (id, timestamp, name) VALUES ($1, $2, $3)', [applied.id, applied.timestamp, applied.name]);
+      }
+    });
   });
 
   describe('request ids and logs', () => {
@@ -38,6 +50,11 @@ describe('the HTTP server', () => {
 
     it('makes a request id when none is given', async () => {
       const result = await server.graphql('{ modelCatalog { id } }', { as: 'rita' });
+      expect(result.headers.get('x-request-id')).toMatch(/^[0-9a-f-]{36}$/);
+    });
+
+    it('replaces a request id that is not a plain token', async () => {
+      const result = await server.graphql('{ modelCatalog { id } }', { as: 'rita', headers: { 'x-request-id': 'bad id with spaces' } });
       expect(result.headers.get('x-request-id')).toMatch(/^[0-9a-f-]{36}$/);
     });
 
@@ -78,6 +95,49 @@ describe('the HTTP server', () => {
       }
     });
 
+    it('reports a permission check that failed as INTERNAL_SERVER_ERROR (logged), not as FORBIDDEN', async () => {
+      const [org] = await makeChain(server.dataSource, 1, 'Rule');
+      await makeMembership(server.dataSource, org, 'rule-user');
+      await server.dataSource.query('ALTER TABLE membership RENAME TO membership_away');
+      try {
+        const result = await server.graphql('query($id: ID!) { organization(id: $id) { name } }', {
+          as: 'rule-user',
+          variables: { id: org.id },
+          headers: { 'x-request-id': 'req-rule-broken' },
+        });
+        expect(result.errors?.[0]).toMatchObject({ message: 'Internal server error', extensions: { code: 'INTERNAL_SERVER_ERROR' } });
+        expect(server.logs.filter((line) => line.includes('"req-rule-broken"') && line.includes('unexpected error'))).toHaveLength(1);
+      } finally {
+        await server.dataSource.query('ALTER TABLE membership_away RENAME TO membership');
+      }
+    });
+
+    it('never logs the parameters of a failed statement', async () => {
+      const [org] = await makeChain(server.dataSource, 1, 'Params');
+      await makeMembership(server.dataSource, org, 'params-user');
+      await server.dataSource.query('ALTER TABLE organization RENAME TO organization_gone');
+      try {
+        await server.graphql('{ viewer { organizations { name } } }', { as: 'params-user', headers: { 'x-request-id': 'req-params' } });
+      } finally {
+        await server.dataSource.query('ALTER TABLE organization_gone RENAME TO organization');
+      }
+      const logged = server.logs.filter((line) => line.includes('"req-params"') && line.includes('unexpected error'));
+      expect(logged).toHaveLength(1);
+      expect(logged[0]).not.toContain(org.id);
+    });
+
+    it.each([
+      ['a body that is not JSON', '{"query": ', 400, 'BAD_REQUEST'],
+      ['a body over the size limit', JSON.stringify({ query: '{ modelCatalog { id } }', variables: { padding: 'x'.repeat(2 * 1024 * 1024) } }), 413, 'BAD_REQUEST'],
+    ])('answers %s with a coded JSON error and no stack', async (_case, body, status, code) => {
+      const response = await fetch(server.url, { method: 'POST', headers: { 'content-type': 'application/json' }, body });
+      expect(response.status).toBe(status);
+      expect(response.headers.get('content-type')).toMatch(/application\/json/);
+      const text = await response.text();
+      expect(JSON.parse(text).errors[0].extensions.code).toBe(code);
+      expect(text).not.toMatch(/node_modules|at JSON|SyntaxError/);
+    });
+
     it('does not suggest field names to a caller who misspells one', async () => {
       const result = await server.graphql('{ viewr { userId } }', { as: 'rita' });
       expect(result.errors?.[0].extensions.code).toBe('GRAPHQL_VALIDATION_FAILED');
@@ -113,14 +173,6 @@ describe('the HTTP server', () => {
       expect(result.data).toBeUndefined();
     });
 
-    it('refuses a request body over the size limit', async () => {
-      const response = await fetch(server.url, {
-        method: 'POST',
-        headers: { 'content-type': 'application/json' },
-        body: JSON.stringify({ query: '{ modelCatalog { id } }', variables: { padding: 'x'.repeat(2 * 1024 * 1024) } }),
-      });
-      expect(response.status).toBe(413);
-    });
   });
 
   describe('CSRF prevention', () => {
