@@ -1,5 +1,5 @@
 import { OrgRole } from '../organizations/membership.entity';
-import type { OrganizationLoaders } from '../organizations/organization.loaders';
+import { normalizeId, type OrganizationLoaders } from '../organizations/organization.loaders';
 import type { Principal } from './authentication';
 
 /**
@@ -21,7 +21,7 @@ export class Access {
   async roleIn(organizationId: string): Promise<OrgRole | null> {
     if (!this.principal) return null;
     const memberships = await this.loaders.membershipsOfUser.load(this.principal.userId);
-    const id = organizationId.toLowerCase();
+    const id = normalizeId(organizationId);
     return memberships.find((membership) => membership.organizationId === id)?.role ?? null;
   }
 
@@ -45,7 +45,7 @@ export class Access {
     const memberships = await this.loaders.membershipsOfUser.load(this.principal.userId);
     if (memberships.length === 0) return false;
     const memberOf = new Set(memberships.map((membership) => membership.organizationId));
-    const id = organizationId.toLowerCase();
+    const id = normalizeId(organizationId);
     const [ancestorsOfTarget, ...ancestorsOfMemberships] = await Promise.all([
       this.loaders.ancestorIds.load(id),
       ...[...memberOf].map((orgId) => this.loaders.ancestorIds.load(orgId)),

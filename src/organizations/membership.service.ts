@@ -13,13 +13,21 @@ export class MembershipService {
   /** Gives a user a role in an organization, replacing any role they had there. */
   async set(ctx: RequestContext, input: { organizationId: string; userId: string; role: OrgRole }): Promise<MembershipEntity> {
     const organization = await this.organizations.get(ctx, input.organizationId);
-    const repository = this.dataSource.getRepository(MembershipEntity);
-    await repository.upsert(
-      { organizationId: organization.id, userId: input.userId, role: input.role },
-      { conflictPaths: ['organizationId', 'userId'] },
+    // One statement: a concurrent removal cannot slip between writing the row and reading it back.
+    const [row] = await this.dataSource.query(
+      `INSERT INTO membership (organization_id, user_id, role) VALUES ($1, $2, $3)
+       ON CONFLICT (organization_id, user_id) DO UPDATE SET role = EXCLUDED.role, updated_at = now()
+       RETURNING organization_id, user_id, role, created_at, updated_at`,
+      [organization.id, input.userId, input.role],
     );
     this.forgetMemberships(ctx, input.userId);
-    return repository.findOneByOrFail({ organizationId: organization.id, userId: input.userId });
+    return this.dataSource.getRepository(MembershipEntity).create({
+      organizationId: row.organization_id,
+      userId: row.user_id,
+      role: row.role,
+      createdAt: row.created_at,
+      updatedAt: row.updated_at,
+    });
   }
 
   /** Removes a user's membership; false when they had none there. */

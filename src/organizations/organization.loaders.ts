@@ -21,10 +21,11 @@ export interface OrganizationLoaders {
 }
 
 /** The longest ancestor chain a recursive walk follows: a guard, the tree has no cycles. */
-export const MAX_TREE_DEPTH = 10_000;
+const MAX_TREE_DEPTH = 10_000;
 
-const normalize = (id: string) => id.toLowerCase();
-const uuidsOf = (keys: readonly string[]) => [...new Set(keys.filter((key) => isUUID(key)).map(normalize))];
+/** Ids compare in lower case, as PostgreSQL prints UUIDs. */
+export const normalizeId = (id: string) => id.toLowerCase();
+const uuidsOf = (keys: readonly string[]) => [...new Set(keys.filter((key) => isUUID(key)).map(normalizeId))];
 
 function groupBy<T>(rows: T[], keyOf: (row: T) => string): Map<string, T[]> {
   const groups = new Map<string, T[]>();
@@ -37,17 +38,38 @@ function groupBy<T>(rows: T[], keyOf: (row: T) => string): Map<string, T[]> {
   return groups;
 }
 
+/**
+ * Walks up from each organization to its root in one recursive statement: one row per
+ * (organization, ancestor), nearest ancestor first.
+ */
+export function ancestorChains(
+  runner: Pick<DataSource, 'query'>,
+  ids: string[],
+): Promise<{ start_id: string; id: string }[]> {
+  return runner.query(
+    `WITH RECURSIVE chain (start_id, id, parent_id, depth) AS (
+       SELECT o.id, o.id, o.parent_id, 0 FROM organization o WHERE o.id = ANY($1::uuid[])
+       UNION ALL
+       SELECT chain.start_id, p.id, p.parent_id, chain.depth + 1
+       FROM chain JOIN organization p ON p.id = chain.parent_id
+       WHERE chain.depth < $2
+     )
+     SELECT start_id, id FROM chain WHERE depth > 0 ORDER BY start_id, depth`,
+    [ids, MAX_TREE_DEPTH],
+  );
+}
+
 export function createOrganizationLoaders(dataSource: DataSource): OrganizationLoaders {
   const organizations = dataSource.getRepository(OrganizationEntity);
   const memberships = dataSource.getRepository(MembershipEntity);
-  const options = { cacheKeyFn: normalize };
+  const options = { cacheKeyFn: normalizeId };
 
   return {
     byId: new DataLoader(async (keys) => {
       const ids = uuidsOf(keys);
       const rows = ids.length ? await organizations.createQueryBuilder('o').where('o.id = ANY(:ids)', { ids }).getMany() : [];
       const byId = new Map(rows.map((row) => [row.id, row]));
-      return keys.map((key) => byId.get(normalize(key)) ?? null);
+      return keys.map((key) => byId.get(normalizeId(key)) ?? null);
     }, options),
 
     children: new DataLoader(async (keys) => {
@@ -61,7 +83,7 @@ export function createOrganizationLoaders(dataSource: DataSource): OrganizationL
             .getMany()
         : [];
       const byParent = groupBy(rows, (row) => row.parentId as string);
-      return keys.map((key) => byParent.get(normalize(key)) ?? []);
+      return keys.map((key) => byParent.get(normalizeId(key)) ?? []);
     }, options),
 
     hasChildren: new DataLoader(async (keys) => {
@@ -74,26 +96,14 @@ export function createOrganizationLoaders(dataSource: DataSource): OrganizationL
           )
         : [];
       const parents = new Set(rows.map((row) => row.id));
-      return keys.map((key) => parents.has(normalize(key)));
+      return keys.map((key) => parents.has(normalizeId(key)));
     }, options),
 
     ancestorIds: new DataLoader(async (keys) => {
       const ids = uuidsOf(keys);
-      const rows: { start_id: string; id: string }[] = ids.length
-        ? await dataSource.query(
-            `WITH RECURSIVE chain (start_id, id, parent_id, depth) AS (
-               SELECT o.id, o.id, o.parent_id, 0 FROM organization o WHERE o.id = ANY($1::uuid[])
-               UNION ALL
-               SELECT chain.start_id, p.id, p.parent_id, chain.depth + 1
-               FROM chain JOIN organization p ON p.id = chain.parent_id
-               WHERE chain.depth < $2
-             )
-             SELECT start_id, id FROM chain WHERE depth > 0 ORDER BY start_id, depth`,
-            [ids, MAX_TREE_DEPTH],
-          )
-        : [];
+      const rows = ids.length ? await ancestorChains(dataSource, ids) : [];
       const byStart = groupBy(rows, (row) => row.start_id);
-      return keys.map((key) => (byStart.get(normalize(key)) ?? []).map((row) => row.id));
+      return keys.map((key) => (byStart.get(normalizeId(key)) ?? []).map((row) => row.id));
     }, options),
 
     membershipsOfUser: new DataLoader(async (userIds) => {
@@ -108,7 +118,7 @@ export function createOrganizationLoaders(dataSource: DataSource): OrganizationL
         ? await memberships.createQueryBuilder('m').where('m.organization_id = ANY(:ids)', { ids }).orderBy('m.user_id').getMany()
         : [];
       const byOrganization = groupBy(rows, (row) => row.organizationId);
-      return keys.map((key) => byOrganization.get(normalize(key)) ?? []);
+      return keys.map((key) => byOrganization.get(normalizeId(key)) ?? []);
     }, options),
   };
 }

@@ -1,7 +1,7 @@
 import type { DataSource, EntityManager } from 'typeorm';
 import type { RequestContext } from '../context';
 import { DomainError, ErrorCode, badInput, notFound } from '../errors';
-import { MAX_TREE_DEPTH } from './organization.loaders';
+import { ancestorChains, normalizeId } from './organization.loaders';
 import { ORGANIZATION_NAME_MAX_LENGTH, OrganizationEntity } from './organization.entity';
 
 /** Serializes moves, so that two concurrent moves can never build a cycle together. */
@@ -50,19 +50,22 @@ export class OrganizationService {
     const name = organizationName(input.name);
     if (input.parentId) await this.get(ctx, input.parentId);
     const repository = this.dataSource.getRepository(OrganizationEntity);
-    const organization = await repository.save(repository.create({ name, parentId: input.parentId?.toLowerCase() ?? null }));
+    const parentId = input.parentId ? normalizeId(input.parentId) : null;
+    const organization = await repository.save(repository.create({ name, parentId }));
     this.forgetTree(ctx);
     return organization;
   }
 
   /**
    * Moves an organization under another parent (or to the root). Moves are serialized by a
-   * transaction-scoped advisory lock, so the cycle check always sees every earlier move.
+   * transaction-scoped advisory lock; under READ COMMITTED each statement after the lock sees
+   * every earlier move, so the cycle check cannot miss one (a snapshot taken before the lock,
+   * as REPEATABLE READ would, could).
    */
   async move(ctx: RequestContext, input: { organizationId: string; parentId?: string | null }): Promise<OrganizationEntity> {
-    const id = input.organizationId.toLowerCase();
-    const parentId = input.parentId?.toLowerCase() ?? null;
-    const moved = await this.dataSource.transaction(async (manager) => {
+    const id = normalizeId(input.organizationId);
+    const parentId = input.parentId ? normalizeId(input.parentId) : null;
+    const moved = await this.dataSource.transaction('READ COMMITTED', async (manager) => {
       await manager.query('SELECT pg_advisory_xact_lock($1)', [TREE_LOCK_KEY]);
       const organization = await manager.findOneBy(OrganizationEntity, { id });
       if (!organization) throw notFound('Organization', id);
@@ -85,17 +88,8 @@ export class OrganizationService {
 
   /** Whether `ancestorId` stands on the chain from `organizationId` up to its root. */
   private async isAncestor(manager: EntityManager, ancestorId: string, organizationId: string): Promise<boolean> {
-    const rows: unknown[] = await manager.query(
-      `WITH RECURSIVE chain (id, parent_id, depth) AS (
-         SELECT id, parent_id, 0 FROM organization WHERE id = $1
-         UNION ALL
-         SELECT p.id, p.parent_id, chain.depth + 1 FROM chain JOIN organization p ON p.id = chain.parent_id
-         WHERE chain.depth < $3
-       )
-       SELECT 1 FROM chain WHERE id = $2 LIMIT 1`,
-      [organizationId, ancestorId, MAX_TREE_DEPTH],
-    );
-    return rows.length > 0;
+    const chain = await ancestorChains(manager, [organizationId]);
+    return chain.some((row) => row.id === ancestorId);
   }
 
   /** A change to the tree makes what this request's loaders remember of it stale. */

@@ -70,6 +70,21 @@ describe('organizations', () => {
       expect(await parentIdOf(b.id)).toBeNull();
     });
 
+    it('answers each move of one document with the tree as that move left it', async () => {
+      const [a, b, c, d] = await Promise.all([1, 2, 3, 4].map(() => makeOrganization(server.dataSource)));
+      const result = await server.graphql(
+        `mutation($a: ID!, $b: ID!, $c: ID!, $d: ID!) {
+           first: moveOrganization(input: { organizationId: $b, parentId: $a }) { parent { subOrganizations { id } } }
+           second: moveOrganization(input: { organizationId: $b, parentId: $c }) { id }
+           third: moveOrganization(input: { organizationId: $d, parentId: $a }) { parent { subOrganizations { id } } }
+         }`,
+        { as: OPERATOR, variables: { a: a.id, b: b.id, c: c.id, d: d.id } },
+      );
+      expect(result.errors).toBeUndefined();
+      expect(result.data?.first.parent.subOrganizations).toEqual([{ id: b.id }]);
+      expect(result.data?.third.parent.subOrganizations).toEqual([{ id: d.id }]);
+    });
+
     it('refuses to move an organization under itself with CYCLE', async () => {
       const a = await makeOrganization(server.dataSource);
       const result = await move(a.id, a.id);
@@ -178,6 +193,13 @@ describe('organizations', () => {
       expect((await remove()).data?.removeMembership).toBe(false);
       const after = await server.graphql(`{ viewer { organizations { name } } }`, { as: 'grace' });
       expect(after.data?.viewer.organizations).toEqual([]);
+    });
+
+    it("gives an operator who is not a member a null viewerRole", async () => {
+      const org = await makeOrganization(server.dataSource);
+      const result = await server.graphql(`query($id: ID!) { organization(id: $id) { viewerRole } }`, { as: OPERATOR, variables: { id: org.id } });
+      expect(result.errors).toBeUndefined();
+      expect(result.data?.organization).toEqual({ viewerRole: null });
     });
 
     it.each([
