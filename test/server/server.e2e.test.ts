@@ -14,6 +14,16 @@ describe('the HTTP server', () => {
 
   const base = () => server.url.replace(/\/graphql$/, '');
 
+  /** Runs `work` while a table is missing, as in a broken deployment, then puts it back. */
+  async function withTableMissing<T>(table: string, work: () => Promise<T>): Promise<T> {
+    await server.dataSource.query(`ALTER TABLE ${table} RENAME TO ${table}_away`);
+    try {
+      return await work();
+    } finally {
+      await server.dataSource.query(`ALTER TABLE ${table}_away RENAME TO ${table}`);
+    }
+  }
+
   describe('health', () => {
     it('answers /healthz while the process runs', async () => {
       const response = await fetch(`${base()}/healthz`);
@@ -72,8 +82,7 @@ describe('the HTTP server', () => {
     it('masks an unexpected error to INTERNAL_SERVER_ERROR with no SQL or stack, and logs it with the request id', async () => {
       const [org] = await makeChain(server.dataSource, 1, 'Masked');
       await makeMembership(server.dataSource, org, 'masked-user');
-      await server.dataSource.query('ALTER TABLE organization RENAME TO organization_away');
-      try {
+      await withTableMissing('organization', async () => {
         const response = await fetch(server.url, {
           method: 'POST',
           headers: {
@@ -90,16 +99,13 @@ describe('the HTTP server', () => {
         const logged = server.logs.filter((line) => line.includes('"req-masked"') && line.includes('unexpected error'));
         expect(logged).toHaveLength(1);
         expect(logged[0]).toContain('relation');
-      } finally {
-        await server.dataSource.query('ALTER TABLE organization_away RENAME TO organization');
-      }
+      });
     });
 
     it('reports a permission check that failed as INTERNAL_SERVER_ERROR (logged), not as FORBIDDEN', async () => {
       const [org] = await makeChain(server.dataSource, 1, 'Rule');
       await makeMembership(server.dataSource, org, 'rule-user');
-      await server.dataSource.query('ALTER TABLE membership RENAME TO membership_away');
-      try {
+      await withTableMissing('membership', async () => {
         const result = await server.graphql('query($id: ID!) { organization(id: $id) { name } }', {
           as: 'rule-user',
           variables: { id: org.id },
@@ -107,20 +113,15 @@ describe('the HTTP server', () => {
         });
         expect(result.errors?.[0]).toMatchObject({ message: 'Internal server error', extensions: { code: 'INTERNAL_SERVER_ERROR' } });
         expect(server.logs.filter((line) => line.includes('"req-rule-broken"') && line.includes('unexpected error'))).toHaveLength(1);
-      } finally {
-        await server.dataSource.query('ALTER TABLE membership_away RENAME TO membership');
-      }
+      });
     });
 
     it('never logs the parameters of a failed statement', async () => {
       const [org] = await makeChain(server.dataSource, 1, 'Params');
       await makeMembership(server.dataSource, org, 'params-user');
-      await server.dataSource.query('ALTER TABLE organization RENAME TO organization_gone');
-      try {
-        await server.graphql('{ viewer { organizations { name } } }', { as: 'params-user', headers: { 'x-request-id': 'req-params' } });
-      } finally {
-        await server.dataSource.query('ALTER TABLE organization_gone RENAME TO organization');
-      }
+      await withTableMissing('organization', () =>
+        server.graphql('{ viewer { organizations { name } } }', { as: 'params-user', headers: { 'x-request-id': 'req-params' } }),
+      );
       const logged = server.logs.filter((line) => line.includes('"req-params"') && line.includes('unexpected error'));
       expect(logged).toHaveLength(1);
       expect(logged[0]).not.toContain(org.id);
