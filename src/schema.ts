@@ -2,7 +2,7 @@ import { buildSubgraphSchema } from '@apollo/subgraph';
 import { printSchemaWithDirectives } from '@graphql-tools/utils';
 import { type GraphQLSchema, parse } from 'graphql';
 import { applyMiddleware } from 'graphql-middleware';
-import { DateTimeResolver } from "graphql-scalars";
+import { DateTimeResolver } from 'graphql-scalars';
 import { buildSchema, type ContainerType, createResolversMap } from 'type-graphql';
 import { permissions } from './auth/permissions';
 import { CatalogResolver, resolveModelReference } from './catalog/catalog.resolver';
@@ -50,15 +50,19 @@ function buildTypeGraphQLSchema(services?: Services): Promise<GraphQLSchema> {
   });
 }
 
+function subgraphSdl(schema: GraphQLSchema): string {
+  return `${FEDERATION_LINK}\n${printSchemaWithDirectives(schema)}\n`;
+}
+
 /** The SDL of this subgraph as other teams and the gateway read it (schema/schema.graphql). */
 export async function printSubgraphSchema(): Promise<string> {
-  return `${FEDERATION_LINK}\n${printSchemaWithDirectives(await buildTypeGraphQLSchema())}\n`;
+  return subgraphSdl(await buildTypeGraphQLSchema());
 }
 
 /** The executable federated schema: type-graphql's types, federation, then the permission map. */
 export async function buildFederatedSchema(services: Services): Promise<GraphQLSchema> {
   const schema = await buildTypeGraphQLSchema(services);
-  const typeDefs = parse(`${FEDERATION_LINK}\n${printSchemaWithDirectives(schema)}`);
+  const typeDefs = parse(subgraphSdl(schema));
   const resolvers = createResolversMap(schema) as Record<string, Record<string, unknown>>;
   const subgraph = buildSubgraphSchema([
     {

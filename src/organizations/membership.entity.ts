@@ -1,4 +1,5 @@
-import { Column, CreateDateColumn, Entity, Index, JoinColumn, ManyToOne, PrimaryColumn, UpdateDateColumn } from 'typeorm';
+import { Column, Entity, Index, JoinColumn, ManyToOne, PrimaryColumn } from 'typeorm';
+import { Timestamped } from '../database/timestamped';
 import { OrganizationEntity } from './organization.entity';
 
 export enum OrgRole {
@@ -11,7 +12,7 @@ export const USER_ID_MAX_LENGTH = 200;
 /** A user's role in one organization. Roles do not carry over to sub-organizations. */
 @Entity({ name: 'membership' })
 @Index('membership_user_id_idx', ['userId'])
-export class MembershipEntity {
+export class MembershipEntity extends Timestamped {
   @PrimaryColumn({ name: 'organization_id', type: 'uuid' })
   organizationId: string;
 
@@ -24,10 +25,4 @@ export class MembershipEntity {
   @ManyToOne(() => OrganizationEntity, { onDelete: 'CASCADE' })
   @JoinColumn({ name: 'organization_id', foreignKeyConstraintName: 'membership_organization_id_fkey' })
   organization?: OrganizationEntity;
-
-  @CreateDateColumn({ name: 'created_at', type: 'timestamptz' })
-  createdAt: Date;
-
-  @UpdateDateColumn({ name: 'updated_at', type: 'timestamptz' })
-  updatedAt: Date;
 }

@@ -1,21 +1,20 @@
 import {
   Check,
   Column,
-  CreateDateColumn,
   Entity,
   Index,
   JoinColumn,
   ManyToOne,
   PrimaryGeneratedColumn,
-  UpdateDateColumn,
 } from 'typeorm';
+import { Timestamped } from '../database/timestamped';
 
 export const ORGANIZATION_NAME_MAX_LENGTH = 200;
 
 /** An organization of the platform; organizations form a tree of any depth (never a cycle). */
 @Entity({ name: 'organization' })
 @Check('organization_not_own_parent', '"parent_id" IS NULL OR "parent_id" <> "id"')
-export class OrganizationEntity {
+export class OrganizationEntity extends Timestamped {
   @PrimaryGeneratedColumn('uuid')
   id: string;
 
@@ -29,10 +28,4 @@ export class OrganizationEntity {
   @ManyToOne(() => OrganizationEntity, { onDelete: 'RESTRICT' })
   @JoinColumn({ name: 'parent_id', foreignKeyConstraintName: 'organization_parent_id_fkey' })
   parent?: OrganizationEntity;
-
-  @CreateDateColumn({ name: 'created_at', type: 'timestamptz' })
-  createdAt: Date;
-
-  @UpdateDateColumn({ name: 'updated_at', type: 'timestamptz' })
-  updatedAt: Date;
 }

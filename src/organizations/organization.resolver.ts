@@ -1,7 +1,6 @@
 import { Arg, Ctx, FieldResolver, ID, Mutation, Query, Resolver, Root } from 'type-graphql';
 import type { RequestContext } from '../context';
-import type { MembershipEntity, OrgRole } from './membership.entity';
-import { OrgRole as OrgRoleEnum } from './membership.entity';
+import { type MembershipEntity, OrgRole } from './membership.entity';
 import type { MembershipService } from './membership.service';
 import type { OrganizationEntity } from './organization.entity';
 import type { OrganizationService } from './organization.service';
@@ -29,7 +28,7 @@ export class OrganizationResolver {
     return this.organizations.subOrganizationsOf(ctx, organization);
   }
 
-  @FieldResolver(() => OrgRoleEnum, { nullable: true, description: "The caller's role here; null when the caller is not a member." })
+  @FieldResolver(() => OrgRole, { nullable: true, description: "The caller's role here; null when the caller is not a member." })
   viewerRole(@Ctx() ctx: RequestContext, @Root() organization: OrganizationEntity): Promise<OrgRole | null> {
     return ctx.access.roleIn(organization.id);
   }

@@ -41,33 +41,36 @@ export class Viewer {
 
 const USER_ID = /^\S+$/;
 
+/** An input field holding an organization id: a UUID, or BAD_USER_INPUT naming the field. */
+function OrganizationIdField(description: string, { nullable = false } = {}): PropertyDecorator {
+  return (target, property) => {
+    Field(() => ID, { description, nullable })(target, property);
+    if (nullable) IsOptional()(target, property);
+    IsUUID('all', { message: `${String(property)} must be an organization id (a UUID)` })(target, property);
+  };
+}
+
 @InputType({ description: 'A new organization.' })
 export class CreateOrganizationInput {
   @Field({ description: 'Its name: 1 to 200 characters, trimmed.' })
   name: string;
 
-  @Field(() => ID, { nullable: true, description: 'The parent organization; none makes a root organization.' })
-  @IsOptional()
-  @IsUUID('all', { message: 'parentId must be an organization id (a UUID)' })
+  @OrganizationIdField('The parent organization; none makes a root organization.', { nullable: true })
   parentId?: string | null;
 }
 
 @InputType({ description: 'Where an organization moves.' })
 export class MoveOrganizationInput {
-  @Field(() => ID, { description: 'The organization to move.' })
-  @IsUUID('all', { message: 'organizationId must be an organization id (a UUID)' })
+  @OrganizationIdField('The organization to move.')
   organizationId: string;
 
-  @Field(() => ID, { nullable: true, description: 'The new parent. Null makes it a root organization.' })
-  @IsOptional()
-  @IsUUID('all', { message: 'parentId must be an organization id (a UUID)' })
+  @OrganizationIdField('The new parent. Null makes it a root organization.', { nullable: true })
   parentId?: string | null;
 }
 
 @InputType({ description: "A user's role in an organization." })
 export class SetMembershipInput {
-  @Field(() => ID, { description: 'The organization.' })
-  @IsUUID('all', { message: 'organizationId must be an organization id (a UUID)' })
+  @OrganizationIdField('The organization.')
   organizationId: string;
 
   @Field(() => ID, { description: 'The user id (the `sub` of their token).' })
@@ -81,8 +84,7 @@ export class SetMembershipInput {
 
 @InputType({ description: 'A membership to remove.' })
 export class RemoveMembershipInput {
-  @Field(() => ID, { description: 'The organization.' })
-  @IsUUID('all', { message: 'organizationId must be an organization id (a UUID)' })
+  @OrganizationIdField('The organization.')
   organizationId: string;
 
   @Field(() => ID, { description: 'The user id.' })
