@@ -2,12 +2,8 @@ import { randomBytes } from 'node:crypto';
 import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { z } from 'zod';
+import { type EncryptionKey, parseKeyRing } from './connections/key-vault';
 
-/** One key of the BYOM key ring: the first of the ring encrypts, all of them decrypt. */
-export interface EncryptionKey {
-  id: string;
-  key: Buffer;
-}
 
 export interface Config {
   isProduction: boolean;
@@ -31,6 +27,8 @@ export interface Config {
     openaiBaseUrl: string | undefined;
     platformAnthropicApiKey: string | undefined;
     platformOpenaiApiKey: string | undefined;
+    /** How long `connectProvider` waits for the provider to answer its key check. */
+    checkTimeoutMs: number;
   };
   graphql: {
     introspection: boolean;
@@ -42,33 +40,6 @@ export class ConfigError extends Error {
     super(`Invalid configuration:\n${problems.map((p) => `  - ${p}`).join('\n')}`);
     this.name = 'ConfigError';
   }
-}
-
-const KEY_ID = /^[A-Za-z0-9_-]{1,32}$/;
-const BASE64 = /^[A-Za-z0-9+/]+={0,2}$/;
-
-/** Parses `BYOM_ENCRYPTION_KEYS` (`<id>:<base64 of 32 bytes>`, comma-separated) into a key ring. */
-export function parseKeyRing(value: string): EncryptionKey[] {
-  const entries = value.split(',').map((entry) => entry.trim());
-  const ids = new Set<string>();
-  return entries.map((entry, index) => {
-    const where = `entry ${index + 1}`;
-    const separator = entry.indexOf(':');
-    if (separator < 0) throw new Error(`${where} is not of the form <key id>:<base64 key>`);
-    const id = entry.slice(0, separator);
-    const encoded = entry.slice(separator + 1);
-    // The id is never echoed: in an entry written the wrong way round it would be the key.
-    if (!KEY_ID.test(id)) {
-      throw new Error(`${where} has an invalid key id: use 1 to 32 letters, digits, '-' or '_' before the ':'`);
-    }
-    if (ids.has(id)) throw new Error(`${where} repeats the key id of an earlier entry`);
-    ids.add(id);
-    const key = Buffer.from(encoded, 'base64');
-    if (!BASE64.test(encoded) || key.length !== 32) {
-      throw new Error(`${where} (key id '${id}') must be the base64 of exactly 32 bytes`);
-    }
-    return { id, key };
-  });
 }
 
 const optional = z
@@ -122,6 +93,7 @@ const environment = z.object({
     (value) => value === undefined || (/^sk-\S+$/.test(value) && !value.startsWith('sk-ant-')),
     "must be an OpenAI key (starting with 'sk-', not 'sk-ant-')",
   ),
+  PROVIDER_CHECK_TIMEOUT_MS: integer(100, 60_000, 5_000),
   GRAPHQL_INTROSPECTION: optional.refine(
     (value) => value === undefined || value === 'true' || value === 'false',
     "must be 'true' or 'false'",
@@ -178,6 +150,7 @@ export function parseConfig(env: NodeJS.ProcessEnv): Config {
       openaiBaseUrl: vars.OPENAI_BASE_URL,
       platformAnthropicApiKey: vars.PLATFORM_ANTHROPIC_API_KEY,
       platformOpenaiApiKey: vars.PLATFORM_OPENAI_API_KEY,
+      checkTimeoutMs: vars.PROVIDER_CHECK_TIMEOUT_MS,
     },
     graphql: {
       introspection: vars.GRAPHQL_INTROSPECTION === undefined ? !isProduction : vars.GRAPHQL_INTROSPECTION === 'true',

@@ -8,8 +8,8 @@ import {
   DEV_JWT_SECRET_FILE,
   loadConfig,
   parseConfig,
-  parseKeyRing,
 } from '../src/config';
+import { parseKeyRing } from '../src/connections/key-vault';
 
 const JWT_SECRET = 'a-production-secret-of-at-least-32-characters';
 const key32 = () => randomBytes(32).toString('base64');
@@ -85,6 +85,7 @@ describe('parseConfig', () => {
         openaiBaseUrl: undefined,
         platformAnthropicApiKey: undefined,
         platformOpenaiApiKey: undefined,
+        checkTimeoutMs: 5000,
       });
     });
 
