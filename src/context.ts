@@ -1,5 +1,7 @@
 import type { DataSource } from 'typeorm';
+import { createAuditLoader } from './audit/audit-log.service';
 import { Access } from './auth/access';
+import { createConnectionLoader } from './connections/provider-connection.service';
 import type { Authentication, Principal } from './auth/authentication';
 import type { Logger } from './logger';
 import { createOrganizationLoaders, type OrganizationLoaders } from './organizations/organization.loaders';
@@ -7,6 +9,8 @@ import { createOrganizationLoaders, type OrganizationLoaders } from './organizat
 /** Every per-request loader, by domain. Never shared between requests (or users). */
 export interface Loaders {
   organizations: OrganizationLoaders;
+  connections: ReturnType<typeof createConnectionLoader>;
+  auditPages: ReturnType<typeof createAuditLoader>;
 }
 
 /** What every resolver, rule and service method receives first. */
@@ -26,7 +30,11 @@ export function createRequestContext(
   requestId: string,
   log: Logger,
 ): RequestContext {
-  const loaders: Loaders = { organizations: createOrganizationLoaders(dataSource) };
+  const loaders: Loaders = {
+    organizations: createOrganizationLoaders(dataSource),
+    connections: createConnectionLoader(dataSource),
+    auditPages: createAuditLoader(dataSource),
+  };
   return {
     requestId,
     log,

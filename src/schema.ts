@@ -5,14 +5,24 @@ import { applyMiddleware } from 'graphql-middleware';
 import { DateTimeResolver } from 'graphql-scalars';
 import { buildSchema, type ContainerType, createResolversMap } from 'type-graphql';
 import { permissions } from './auth/permissions';
+import { AuditLogResolver } from './audit/audit-log.resolver';
 import { CatalogResolver, resolveModelReference } from './catalog/catalog.resolver';
+import { OrganizationConnectionsResolver, ProviderConnectionResolver } from './connections/provider-connection.resolver';
 import type { RequestContext } from './context';
 import { MembershipResolver } from './organizations/membership.resolver';
 import { resolveOrganizationReference, OrganizationResolver } from './organizations/organization.resolver';
 import type { Services } from './services';
 import { ViewerResolver } from './organizations/viewer.resolver';
 
-const RESOLVERS = [CatalogResolver, OrganizationResolver, MembershipResolver, ViewerResolver] as const;
+const RESOLVERS = [
+  CatalogResolver,
+  OrganizationResolver,
+  MembershipResolver,
+  ViewerResolver,
+  ProviderConnectionResolver,
+  OrganizationConnectionsResolver,
+  AuditLogResolver,
+] as const;
 
 /** The federation 2 schema extension every printing of this subgraph's schema starts with. */
 export const FEDERATION_LINK =
@@ -27,6 +37,9 @@ function containerFor(services: Services | undefined): ContainerType {
           [OrganizationResolver, new OrganizationResolver(services.organizations, services.memberships)],
           [MembershipResolver, new MembershipResolver(services.memberships, services.organizations)],
           [ViewerResolver, new ViewerResolver(services.memberships)],
+          [ProviderConnectionResolver, new ProviderConnectionResolver(services.connections)],
+          [OrganizationConnectionsResolver, new OrganizationConnectionsResolver(services.connections)],
+          [AuditLogResolver, new AuditLogResolver(services.audit)],
         ]
       : [],
   );

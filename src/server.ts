@@ -72,7 +72,7 @@ const requestErrors: ErrorRequestHandler = (error, req, res, _next) => {
 };
 
 export async function createApp({ config, dataSource, logger }: AppOptions): Promise<App> {
-  const schema = await buildFederatedSchema(createServices(dataSource));
+  const schema = await buildFederatedSchema(createServices(dataSource, config));
   const authenticate = createAuthenticator(config.auth);
   const app = express();
   app.disable('x-powered-by');

@@ -1,4 +1,9 @@
 import type { DataSource } from 'typeorm';
+import { AuditLogService } from './audit/audit-log.service';
+import type { Config } from './config';
+import { KeyVault } from './connections/key-vault';
+import { ProviderKeyChecker } from './connections/provider-check';
+import { ProviderConnectionService } from './connections/provider-connection.service';
 import { MembershipService } from './organizations/membership.service';
 import { OrganizationService } from './organizations/organization.service';
 
@@ -6,12 +11,19 @@ import { OrganizationService } from './organizations/organization.service';
 export interface Services {
   organizations: OrganizationService;
   memberships: MembershipService;
+  connections: ProviderConnectionService;
+  audit: AuditLogService;
 }
 
-export function createServices(dataSource: DataSource): Services {
-  const organizations = new OrganizationService(dataSource);
+export function createServices(dataSource: DataSource, config: Config): Services {
+  const audit = new AuditLogService();
+  const organizations = new OrganizationService(dataSource, audit);
+  const vault = new KeyVault(config.encryptionKeys);
+  const checker = new ProviderKeyChecker(config.providers, config.providers.checkTimeoutMs);
   return {
+    audit,
     organizations,
-    memberships: new MembershipService(dataSource, organizations),
+    memberships: new MembershipService(dataSource, organizations, audit),
+    connections: new ProviderConnectionService(dataSource, vault, checker, organizations, audit),
   };
 }

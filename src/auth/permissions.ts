@@ -18,6 +18,10 @@ const forbidden = (message = 'You are not allowed to do this') => new DomainErro
 type OrganizationIdOf = (parent: unknown, args: Record<string, unknown>) => unknown;
 
 const fromParent: OrganizationIdOf = (parent) => (parent as { id?: unknown }).id;
+const fromInput =
+  (name: string): OrganizationIdOf =>
+  (_parent, args) =>
+    (args.input as Record<string, unknown> | undefined)?.[name];
 const fromArgument =
   (name: string): OrganizationIdOf =>
   (_parent, args) =>
@@ -73,6 +77,8 @@ export const permissionRules: IRules = {
     moveOrganization: isOperator,
     setMembership: isOperator,
     removeMembership: isOperator,
+    connectProvider: organizationRule('isAdmin', fromInput('organizationId')),
+    disconnectProvider: organizationRule('isAdmin', fromInput('organizationId')),
   },
   _Service: allow,
   Viewer: isAuthenticated,
@@ -86,7 +92,15 @@ export const permissionRules: IRules = {
     subOrganizations: organizationRule('isMember', fromParent),
     isParent: organizationRule('isMember', fromParent),
     memberships: organizationRule('isAdmin', fromParent),
+    providerConnections: organizationRule('isAdmin', fromParent),
+    auditLog: organizationRule('isAdmin', fromParent),
   },
+  // Reached only through the admin-only fields above.
+  ProviderConnection: isAuthenticated,
+  AuditEventConnection: isAuthenticated,
+  AuditEventEdge: isAuthenticated,
+  AuditEvent: isAuthenticated,
+  PageInfo: isAuthenticated,
 };
 
 export const permissions = shield(permissionRules, {

@@ -1,10 +1,12 @@
 import path from 'node:path';
 import { DataSource } from 'typeorm';
+import { AuditEventEntity } from '../audit/audit-event.entity';
+import { ProviderConnectionEntity } from '../connections/provider-connection.entity';
 import { MembershipEntity } from '../organizations/membership.entity';
 import { OrganizationEntity } from '../organizations/organization.entity';
 import type { SqlLogger } from './sql-logger';
 
-export const ENTITIES = [OrganizationEntity, MembershipEntity];
+export const ENTITIES = [OrganizationEntity, MembershipEntity, ProviderConnectionEntity, AuditEventEntity];
 
 /** Compiled: dist/migrations/*.js; under ts-node or jest: migrations/*.ts. */
 export const MIGRATIONS_GLOB = path.join(__dirname, '..', '..', 'migrations', '*.{js,ts}');

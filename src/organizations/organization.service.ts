@@ -1,4 +1,6 @@
 import type { DataSource, EntityManager } from 'typeorm';
+import { AuditAction } from '../audit/audit-event.entity';
+import type { AuditLogService } from '../audit/audit-log.service';
 import type { RequestContext } from '../context';
 import { DomainError, ErrorCode, badInput, notFound } from '../errors';
 import { ancestorChains, normalizeId } from './organization.loaders';
@@ -20,7 +22,10 @@ export function organizationName(raw: string): string {
 }
 
 export class OrganizationService {
-  constructor(private readonly dataSource: DataSource) {}
+  constructor(
+    private readonly dataSource: DataSource,
+    private readonly audit: AuditLogService,
+  ) {}
 
   /** The organization, or NOT_FOUND. */
   async get(ctx: RequestContext, id: string): Promise<OrganizationEntity> {
@@ -49,9 +54,16 @@ export class OrganizationService {
   async create(ctx: RequestContext, input: { name: string; parentId?: string | null }): Promise<OrganizationEntity> {
     const name = organizationName(input.name);
     if (input.parentId) await this.get(ctx, input.parentId);
-    const repository = this.dataSource.getRepository(OrganizationEntity);
     const parentId = input.parentId ? normalizeId(input.parentId) : null;
-    const organization = await repository.save(repository.create({ name, parentId }));
+    const organization = await this.dataSource.transaction(async (manager) => {
+      const created = await manager.save(manager.create(OrganizationEntity, { name, parentId }));
+      await this.audit.record(manager, ctx, {
+        organizationId: created.id,
+        action: AuditAction.ORGANIZATION_CREATED,
+        after: { name, parentId },
+      });
+      return created;
+    });
     this.forgetTree(ctx);
     return organization;
   }
@@ -80,6 +92,12 @@ export class OrganizationService {
         }
       }
       await manager.update(OrganizationEntity, { id }, { parentId });
+      await this.audit.record(manager, ctx, {
+        organizationId: id,
+        action: AuditAction.ORGANIZATION_MOVED,
+        before: { parentId: organization.parentId },
+        after: { parentId },
+      });
       return manager.findOneByOrFail(OrganizationEntity, { id });
     });
     this.forgetTree(ctx);

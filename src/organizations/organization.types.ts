@@ -42,7 +42,7 @@ export class Viewer {
 const USER_ID = /^\S+$/;
 
 /** An input field holding an organization id: a UUID, or BAD_USER_INPUT naming the field. */
-function OrganizationIdField(description: string, { nullable = false } = {}): PropertyDecorator {
+export function OrganizationIdField(description: string, { nullable = false } = {}): PropertyDecorator {
   return (target, property) => {
     Field(() => ID, { description, nullable })(target, property);
     if (nullable) IsOptional()(target, property);

@@ -28,7 +28,9 @@ describe('migrations', () => {
     expect(await dataSource.showMigrations()).toBe(false);
     await migrate(dataSource, { lock: false });
     const applied: { name: string }[] = await dataSource.query('SELECT name FROM migrations ORDER BY id');
-    expect(applied.map((row) => row.name)).toEqual(dataSource.migrations.map((migration) => migration.name));
+    // Migrations apply in the order of their timestamps, whatever order the files were found in.
+    const byTimestamp = [...dataSource.migrations].sort((a, b) => Number(a.name?.slice(-13)) - Number(b.name?.slice(-13)));
+    expect(applied.map((row) => row.name)).toEqual(byTimestamp.map((migration) => migration.name));
   });
 });
 

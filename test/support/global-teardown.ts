@@ -1,7 +1,18 @@
 import { TEMPLATE_ENV, dropDatabase, serverUrl } from './database';
+import { RUN_LOG_DIR_ENV, findKeysInRunLogs, removeRunLogDirectory } from './run-logs';
 
 export default async function globalTeardown(): Promise<void> {
   const server = serverUrl();
   const template = process.env[TEMPLATE_ENV];
   if (server && template) await dropDatabase(server, template);
+
+  // The whole run's logs must never hold a provider key: failing here fails the run.
+  const directory = process.env[RUN_LOG_DIR_ENV];
+  if (!directory) return;
+  const { lines, leaks } = findKeysInRunLogs(directory);
+  removeRunLogDirectory(directory);
+  if (leaks.length > 0) {
+    throw new Error(`A provider key appeared in the service's logs of this run (${leaks.length} of ${lines} lines): ${leaks.slice(0, 10).join(', ')}`);
+  }
+  process.stdout.write(`\nNo provider key in the ${lines} log lines of this run.\n`);
 }

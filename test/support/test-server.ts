@@ -7,6 +7,7 @@ import type { SqlLogger } from '../../src/database/sql-logger';
 import { createLogger } from '../../src/logger';
 import { type App, createApp } from '../../src/server';
 import { createTestDatabase } from './database';
+import { runLogWriter } from './run-logs';
 
 export const TEST_JWT_SECRET = 'test-secret-that-is-at-least-32-characters-long';
 export const TEST_ENCRYPTION_KEYS = `test:${Buffer.alloc(32, 7).toString('base64')}`;
@@ -52,9 +53,12 @@ export async function startTestServer(env: Record<string, string> = {}): Promise
     ...env,
   });
   const logs: string[] = [];
+  const toRunLog = runLogWriter();
   const sink = new Writable({
     write(chunk, _encoding, done) {
-      logs.push(...String(chunk).split('\n').filter(Boolean));
+      const lines = String(chunk).split('\n').filter(Boolean);
+      logs.push(...lines);
+      toRunLog(lines);
       done();
     },
   });

@@ -1,0 +1,43 @@
+import { Arg, Ctx, FieldResolver, Mutation, Resolver, Root } from 'type-graphql';
+import type { RequestContext } from '../context';
+import type { OrganizationEntity } from '../organizations/organization.entity';
+import { Organization } from '../organizations/organization.types';
+import type { ProviderConnectionEntity } from './provider-connection.entity';
+import type { ProviderConnectionService } from './provider-connection.service';
+import { ConnectProviderInput, DisconnectProviderInput, ProviderConnection } from './provider-connection.types';
+
+@Resolver(() => ProviderConnection)
+export class ProviderConnectionResolver {
+  constructor(private readonly connections: ProviderConnectionService) {}
+
+  @FieldResolver(() => Date, { description: 'When the provider was first connected.' })
+  connectedAt(@Root() connection: ProviderConnectionEntity): Date {
+    return connection.createdAt;
+  }
+
+  @Mutation(() => ProviderConnection, {
+    description:
+      "Connects a provider with the organization's own API key, after the provider accepts it; connecting a provider again rotates the key. Organization admins.",
+  })
+  connectProvider(@Ctx() ctx: RequestContext, @Arg('input') input: ConnectProviderInput): Promise<ProviderConnectionEntity> {
+    return this.connections.connect(ctx, input);
+  }
+
+  @Mutation(() => Boolean, {
+    description:
+      'Removes a provider connection and its stored key: true when one was removed, false when there was none. CONNECTION_IN_USE while models run on it. Organization admins.',
+  })
+  disconnectProvider(@Ctx() ctx: RequestContext, @Arg('input') input: DisconnectProviderInput): Promise<boolean> {
+    return this.connections.disconnect(ctx, input);
+  }
+}
+
+@Resolver(() => Organization)
+export class OrganizationConnectionsResolver {
+  constructor(private readonly connections: ProviderConnectionService) {}
+
+  @FieldResolver(() => [ProviderConnection], { nullable: true, description: "The organization's own provider connections, by provider. Admins only." })
+  providerConnections(@Ctx() ctx: RequestContext, @Root() organization: OrganizationEntity): Promise<ProviderConnectionEntity[]> {
+    return this.connections.connectionsOf(ctx, organization);
+  }
+}

@@ -1,0 +1,61 @@
+import Anthropic from '@anthropic-ai/sdk';
+import OpenAI from 'openai';
+
+/** Where the providers answer, each in its SDK's own convention (OpenAI's with `/v1`). */
+export interface ProviderEndpoints {
+  anthropicBaseUrl: string | undefined;
+  openaiBaseUrl: string | undefined;
+}
+
+export const ANTHROPIC_PUBLIC_URL = 'https://api.anthropic.com';
+export const OPENAI_PUBLIC_URL = 'https://api.openai.com/v1';
+
+/**
+ * An Anthropic client for one key and one call. Everything the SDK would otherwise read from the
+ * environment or disk (base URL, auth token, profiles) is given explicitly, its own retries are
+ * off (the service alone decides what to try next) and it logs nothing.
+ */
+export function anthropicClient(apiKey: string, endpoints: ProviderEndpoints, timeoutMs: number): Anthropic {
+  return new Anthropic({
+    apiKey,
+    authToken: null,
+    baseURL: endpoints.anthropicBaseUrl ?? ANTHROPIC_PUBLIC_URL,
+    maxRetries: 0,
+    timeout: timeoutMs,
+    logLevel: 'off',
+  });
+}
+
+/** An OpenAI client for one key and one call; as `anthropicClient`. */
+export function openaiClient(apiKey: string, endpoints: ProviderEndpoints, timeoutMs: number): OpenAI {
+  return new OpenAI({
+    apiKey,
+    organization: null,
+    project: null,
+    baseURL: endpoints.openaiBaseUrl ?? OPENAI_PUBLIC_URL,
+    maxRetries: 0,
+    timeout: timeoutMs,
+    logLevel: 'off',
+  });
+}
+
+/** What went wrong with a provider call, in the terms the service acts on; never the key. */
+export interface ProviderFailure {
+  kind: 'HTTP' | 'TIMEOUT' | 'CONNECTION' | 'UNKNOWN';
+  /** The provider's HTTP status, for kind HTTP. */
+  httpStatus?: number;
+}
+
+/** Classifies an error thrown by either SDK. */
+export function describeProviderFailure(error: unknown): ProviderFailure {
+  if (error instanceof Anthropic.APIConnectionTimeoutError || error instanceof OpenAI.APIConnectionTimeoutError) {
+    return { kind: 'TIMEOUT' };
+  }
+  if (error instanceof Anthropic.APIConnectionError || error instanceof OpenAI.APIConnectionError) {
+    return { kind: 'CONNECTION' };
+  }
+  if ((error instanceof Anthropic.APIError || error instanceof OpenAI.APIError) && typeof error.status === 'number') {
+    return { kind: 'HTTP', httpStatus: error.status };
+  }
+  return { kind: 'UNKNOWN' };
+}
