@@ -5,7 +5,8 @@
  */
 import { parseArgs } from 'node:util';
 import { SignJWT } from 'jose';
-import { ConfigError, loadConfig } from '../config';
+import { runCommand } from '../cli';
+import { loadConfig } from '../config';
 import { OPERATOR_ROLE } from './authentication';
 
 export async function signDevToken(
@@ -41,12 +42,4 @@ async function main(): Promise<number> {
   return 0;
 }
 
-if (require.main === module) {
-  main().then(
-    (code) => process.exit(code),
-    (error: unknown) => {
-      process.stderr.write(`${error instanceof ConfigError ? error.message : String(error)}\n`);
-      process.exit(1);
-    },
-  );
-}
+if (require.main === module) runCommand(main);

@@ -15,22 +15,23 @@ import { DomainError, ErrorCode, badInput } from '../errors';
 
 const forbidden = (message = 'You are not allowed to do this') => new DomainError(ErrorCode.FORBIDDEN, message);
 
-type OrganizationIdOf = (parent: unknown, args: Record<string, unknown>) => unknown;
+/** Where a rule finds the organization it guards, and the field to name when that id is malformed. */
+interface OrganizationIdSource {
+  field: string;
+  read(parent: unknown, args: Record<string, unknown>): unknown;
+}
 
-const fromParent: OrganizationIdOf = (parent) => (parent as { id?: unknown }).id;
-const fromInput =
-  (name: string): OrganizationIdOf =>
-  (_parent, args) =>
-    (args.input as Record<string, unknown> | undefined)?.[name];
-const fromArgument =
-  (name: string): OrganizationIdOf =>
-  (_parent, args) =>
-    args[name];
+const fromParent: OrganizationIdSource = { field: 'id', read: (parent) => (parent as { id?: unknown }).id };
+const fromArgument = (name: string): OrganizationIdSource => ({ field: name, read: (_parent, args) => args[name] });
+const fromInput = (name: string): OrganizationIdSource => ({
+  field: `input.${name}`,
+  read: (_parent, args) => (args.input as Record<string, unknown> | undefined)?.[name],
+});
 
 /** Reads an organization id for a rule; a malformed one is the caller's input error, not a denial. */
-function organizationId(of: OrganizationIdOf, parent: unknown, args: Record<string, unknown>) {
-  const id = of(parent, args);
-  if (typeof id !== 'string' || !isUUID(id)) return badInput('Expected an organization id (a UUID)', 'id');
+function organizationId(source: OrganizationIdSource, parent: unknown, args: Record<string, unknown>) {
+  const id = source.read(parent, args);
+  if (typeof id !== 'string' || !isUUID(id)) return badInput(`${source.field} must be an organization id (a UUID)`, source.field);
   return id;
 }
 
@@ -46,13 +47,13 @@ const isOperator = and(isAuthenticated, isOperatorRule);
 type AccessCheck = 'canSee' | 'isMember' | 'isAdmin';
 const denials: Record<AccessCheck, string> = {
   canSee: 'You are not allowed to see this organization',
-  isMember: 'Only members of this organization may see this',
-  isAdmin: 'Only admins of this organization may see this',
+  isMember: 'Only members of this organization may see or do this',
+  isAdmin: 'Only admins of this organization may see or do this',
 };
 
-function organizationRule(check: AccessCheck, of: OrganizationIdOf) {
+function organizationRule(check: AccessCheck, source: OrganizationIdSource) {
   const allowed = rule({ cache: 'no_cache' })(async (parent, args, ctx: RequestContext) => {
-    const id = organizationId(of, parent, args);
+    const id = organizationId(source, parent, args);
     if (typeof id !== 'string') return id;
     try {
       return (await ctx.access[check](id)) ? true : forbidden(denials[check]);

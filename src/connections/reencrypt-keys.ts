@@ -6,7 +6,8 @@
 import 'reflect-metadata';
 import pino from 'pino';
 import type { DataSource } from 'typeorm';
-import { ConfigError, loadConfig } from '../config';
+import { runCommand } from '../cli';
+import { loadConfig } from '../config';
 import { openDatabase } from '../database/database';
 import { createLogger } from '../logger';
 import { KeyVault, KeyVaultError } from './key-vault';
@@ -91,12 +92,4 @@ async function main(): Promise<number> {
   }
 }
 
-if (require.main === module) {
-  main().then(
-    (code) => process.exit(code),
-    (error: unknown) => {
-      process.stderr.write(`${error instanceof ConfigError ? error.message : String(error)}\n`);
-      process.exit(1);
-    },
-  );
-}
+if (require.main === module) runCommand(main);

@@ -1,6 +1,7 @@
 import { SignJWT, UnsecuredJWT } from 'jose';
 import type { OrganizationEntity } from '../../src/organizations/organization.entity';
 import { makeMembership, makeOrganization, OrgRole } from '../support/factories';
+import { makePermissionTree } from '../support/permission-tree';
 import { startTestServer, TEST_JWT_SECRET, type GraphQLResponse, type RequestOptions, type TestServer } from '../support/test-server';
 
 /**
@@ -47,22 +48,7 @@ describe('permissions (DESIGN.md section 2)', () => {
   beforeAll(async () => {
     server = await startTestServer();
     const ds = server.dataSource;
-    acme = await makeOrganization(ds, { name: 'Acme' });
-    acmeEu = await makeOrganization(ds, { name: 'Acme EU', parent: acme });
-    sales = await makeOrganization(ds, { name: 'Acme EU Sales', parent: acmeEu });
-    acmeUs = await makeOrganization(ds, { name: 'Acme US', parent: acme });
-    globex = await makeOrganization(ds, { name: 'Globex' });
-    hooli = await makeOrganization(ds, { name: 'Hooli' });
-    umbrella = await makeOrganization(ds, { name: 'Umbrella' });
-    await makeMembership(ds, acme, 'parent-admin', OrgRole.ADMIN);
-    await makeMembership(ds, acmeEu, 'eu-admin', OrgRole.ADMIN);
-    await makeMembership(ds, acmeEu, 'eu-member', OrgRole.MEMBER);
-    await makeMembership(ds, sales, 'sales-member', OrgRole.MEMBER);
-    await makeMembership(ds, acmeUs, 'us-member', OrgRole.MEMBER);
-    await makeMembership(ds, globex, 'globex-admin', OrgRole.ADMIN);
-    await makeMembership(ds, hooli, 'mixed', OrgRole.ADMIN);
-    await makeMembership(ds, hooli, 'hooli-member', OrgRole.MEMBER);
-    await makeMembership(ds, umbrella, 'mixed', OrgRole.MEMBER);
+    ({ acme, acmeEu, sales, acmeUs, globex, hooli, umbrella } = await makePermissionTree(ds));
 
     const operatorClaims = { roles: ['operator'] };
     const valid = await server.token('ops', { operator: true });

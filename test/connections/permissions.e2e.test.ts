@@ -1,7 +1,7 @@
 import { SignJWT } from 'jose';
 import type { OrganizationEntity } from '../../src/organizations/organization.entity';
-import { makeMembership, makeOrganization, OrgRole } from '../support/factories';
 import { makeTestKey, startProviderStandIn, type ProviderStandIn } from '../support/provider-stand-in';
+import { makePermissionTree } from '../support/permission-tree';
 import { startTestServer, type GraphQLResponse, type RequestOptions, type TestServer } from '../support/test-server';
 
 /**
@@ -101,22 +101,7 @@ describe('provider connections and audit log: permissions (DESIGN.md section 2)'
     standIn = await startProviderStandIn();
     server = await startTestServer({ ANTHROPIC_BASE_URL: standIn.anthropicBaseUrl, OPENAI_BASE_URL: standIn.openaiBaseUrl });
     const ds = server.dataSource;
-    acme = await makeOrganization(ds, { name: 'Acme' });
-    acmeEu = await makeOrganization(ds, { name: 'Acme EU', parent: acme });
-    sales = await makeOrganization(ds, { name: 'Acme EU Sales', parent: acmeEu });
-    acmeUs = await makeOrganization(ds, { name: 'Acme US', parent: acme });
-    globex = await makeOrganization(ds, { name: 'Globex' });
-    hooli = await makeOrganization(ds, { name: 'Hooli' });
-    umbrella = await makeOrganization(ds, { name: 'Umbrella' });
-    await makeMembership(ds, acme, 'parent-admin', OrgRole.ADMIN);
-    await makeMembership(ds, acmeEu, 'eu-admin', OrgRole.ADMIN);
-    await makeMembership(ds, acmeEu, 'eu-member', OrgRole.MEMBER);
-    await makeMembership(ds, sales, 'sales-member', OrgRole.MEMBER);
-    await makeMembership(ds, acmeUs, 'us-member', OrgRole.MEMBER);
-    await makeMembership(ds, globex, 'globex-admin', OrgRole.ADMIN);
-    await makeMembership(ds, hooli, 'mixed', OrgRole.ADMIN);
-    await makeMembership(ds, hooli, 'hooli-member', OrgRole.MEMBER);
-    await makeMembership(ds, umbrella, 'mixed', OrgRole.MEMBER);
+    ({ acme, acmeEu, sales, acmeUs, globex, hooli, umbrella } = await makePermissionTree(ds));
 
     const initial: [OrganizationEntity, Provider, string][] = [
       [acmeEu, 'ANTHROPIC', acmeEuKey],
@@ -262,6 +247,7 @@ describe('provider connections and audit log: permissions (DESIGN.md section 2)'
         const result = await run(as);
         expect(result.data).toBeNull();
         expect(errorsOf(result)).toEqual([{ path: [mutationName], code }]);
+        if (code === 'BAD_USER_INPUT') expect(result.errors?.[0].extensions.field).toBe('input.organizationId');
         expect(await snapshot()).toEqual(before);
         expect(standIn.requests).toEqual([]);
       });
