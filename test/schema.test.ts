@@ -1,11 +1,14 @@
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { buildSubgraphSchema } from '@apollo/subgraph';
 import { type BreakingChange, findBreakingChanges, parse } from 'graphql';
 import { printSubgraphSchema } from '../src/schema';
 
 const SCHEMA_FILE = path.join(__dirname, '..', 'schema', 'schema.graphql');
-const CONTRACT_FILE = path.join(__dirname, '..', '..', 'shared', 'design', 'contract.graphql');
+/** The public contract, kept in the repository so that a clone alone can check against it. */
+const CONTRACT_FILE = path.join(__dirname, '..', 'schema', 'contract.graphql');
+/** Where the contract is published, beside the project in the team's workspace (absent in a bare clone). */
+const PUBLISHED_CONTRACT_FILE = path.join(__dirname, '..', '..', 'shared', 'design', 'contract.graphql');
 
 /**
  * Parts of the public contract that later issues build (provider connections, model settings,
@@ -78,5 +81,11 @@ describe('the emitted schema', () => {
         return [...own, ...fields.filter((field) => !field.description).map((field) => `${type.name}.${field.name}`)];
       });
     expect(undocumented.filter((name) => !name.startsWith('link__') && !name.startsWith('federation__'))).toEqual([]);
+  });
+});
+
+(existsSync(PUBLISHED_CONTRACT_FILE) ? describe : describe.skip)('schema/contract.graphql', () => {
+  it('is the published contract, word for word (copy ../shared/design/contract.graphql when it changes)', () => {
+    expect(readFileSync(CONTRACT_FILE, 'utf8')).toBe(readFileSync(PUBLISHED_CONTRACT_FILE, 'utf8'));
   });
 });
