@@ -1,7 +1,7 @@
 import type { DataSource } from 'typeorm';
-import { createAuditLoader } from './audit/audit-log.service';
+import { createAuditLoader } from './audit/audit-log.loaders';
 import { Access } from './auth/access';
-import { createConnectionLoader } from './connections/provider-connection.service';
+import { createConnectionLoader } from './connections/provider-connection.loaders';
 import type { Authentication, Principal } from './auth/authentication';
 import type { Logger } from './logger';
 import { createOrganizationLoaders, type OrganizationLoaders } from './organizations/organization.loaders';

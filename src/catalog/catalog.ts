@@ -8,6 +8,13 @@ export enum Provider {
   OPENAI = 'OPENAI',
 }
 
+const PROVIDER_NAMES: Record<Provider, string> = { [Provider.ANTHROPIC]: 'Anthropic', [Provider.OPENAI]: 'OpenAI' };
+
+/** How messages name a provider. */
+export function providerName(provider: Provider): string {
+  return PROVIDER_NAMES[provider];
+}
+
 export enum ModelCapability {
   TEXT = 'TEXT',
   VISION = 'VISION',

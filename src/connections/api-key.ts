@@ -1,4 +1,4 @@
-import { Provider } from '../catalog/catalog';
+import { Provider, providerName } from '../catalog/catalog';
 import { badInput } from '../errors';
 
 /**
@@ -8,12 +8,6 @@ import { badInput } from '../errors';
 const KEY_CHARACTERS = /^[A-Za-z0-9_-]+$/;
 export const API_KEY_MIN_LENGTH = 20;
 export const API_KEY_MAX_LENGTH = 512;
-
-const PROVIDER_NAMES: Record<Provider, string> = { [Provider.ANTHROPIC]: 'Anthropic', [Provider.OPENAI]: 'OpenAI' };
-
-export function providerName(provider: Provider): string {
-  return PROVIDER_NAMES[provider];
-}
 
 /** Throws BAD_USER_INPUT (field `apiKey`) unless the key looks like one of the provider's keys. */
 export function checkApiKeyShape(provider: Provider, apiKey: string): void {

@@ -80,7 +80,7 @@ export class KeyVault {
     return this.current.id;
   }
 
-  /** What every ciphertext under the current key starts with. */
+  /** What every ciphertext under the current key starts with; anything else is due for re-encryption. */
   get currentPrefix(): string {
     return `${FORMAT_VERSION}:${this.current.id}:`;
   }
@@ -115,10 +115,5 @@ export class KeyVault {
         `The ciphertext does not authenticate under key '${keyId}': it was altered, made with another key of that id, or belongs to another organization, connection or provider`,
       );
     }
-  }
-
-  /** Whether a ciphertext is under an older key of the ring (or unreadable) and should be re-encrypted. */
-  isStale(ciphertext: string): boolean {
-    return !ciphertext.startsWith(this.currentPrefix);
   }
 }

@@ -1,4 +1,4 @@
-import { Provider } from '../catalog/catalog';
+import { Provider, providerName } from '../catalog/catalog';
 import { DomainError, ErrorCode } from '../errors';
 import type { Logger } from '../logger';
 import {
@@ -8,7 +8,6 @@ import {
   type ProviderEndpoints,
   type ProviderFailure,
 } from '../providers/provider-clients';
-import { providerName } from './api-key';
 
 /**
  * Asks the provider whether it accepts a key, by listing models with it (DESIGN.md section 5):

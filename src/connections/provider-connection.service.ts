@@ -1,15 +1,13 @@
 import { randomUUID } from 'node:crypto';
-import DataLoader from 'dataloader';
-import { type DataSource, type EntityManager, In } from 'typeorm';
+import type { DataSource, EntityManager } from 'typeorm';
 import { AuditAction } from '../audit/audit-event.entity';
 import type { AuditLogService } from '../audit/audit-log.service';
-import type { Provider } from '../catalog/catalog';
+import { type Provider, providerName } from '../catalog/catalog';
 import type { RequestContext } from '../context';
 import { DomainError, ErrorCode } from '../errors';
-import { normalizeId } from '../organizations/organization.loaders';
 import type { OrganizationEntity } from '../organizations/organization.entity';
 import type { OrganizationService } from '../organizations/organization.service';
-import { checkApiKeyShape, keyHint, providerName } from './api-key';
+import { checkApiKeyShape, keyHint } from './api-key';
 import type { KeyVault } from './key-vault';
 import type { ProviderKeyChecker } from './provider-check';
 import { ConnectionStatus, ProviderConnectionEntity } from './provider-connection.entity';
@@ -22,18 +20,6 @@ import { ConnectionStatus, ProviderConnectionEntity } from './provider-connectio
 export type ConnectionDependents = (manager: EntityManager, connection: ProviderConnectionEntity) => Promise<string[]>;
 
 export const noDependents: ConnectionDependents = async () => [];
-
-/** Per-request loader: an organization's connections, by provider, for any number of organizations in one statement. */
-export function createConnectionLoader(dataSource: DataSource): DataLoader<string, ProviderConnectionEntity[]> {
-  return new DataLoader(async (organizationIds) => {
-    const ids = organizationIds.map(normalizeId);
-    const rows = await dataSource.getRepository(ProviderConnectionEntity).find({
-      where: { organizationId: In([...new Set(ids)]) },
-      order: { provider: 'ASC' },
-    });
-    return ids.map((id) => rows.filter((row) => row.organizationId === id));
-  });
-}
 
 /** The audit view of a connection: provider and key hint, never the key. */
 function audited(connection: ProviderConnectionEntity): Record<string, unknown> {

@@ -73,8 +73,7 @@ async function main(): Promise<number> {
   const { config, notices } = loadConfig(process.env);
   // Figures go to stdout; the service's own log lines to stderr.
   const logger = createLogger(config.logLevel === 'info' ? 'warn' : config.logLevel, pino.destination(2));
-  // Only the key ring matters here; the other development stand-ins are the service's business.
-  for (const notice of notices.filter((text) => text.startsWith('BYOM_ENCRYPTION_KEYS'))) logger.warn(notice);
+  for (const notice of notices) logger.warn(notice);
   const vault = new KeyVault(config.encryptionKeys);
   const database = await openDatabase(config, logger);
   try {

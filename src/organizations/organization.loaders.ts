@@ -27,7 +27,7 @@ const MAX_TREE_DEPTH = 10_000;
 export const normalizeId = (id: string) => id.toLowerCase();
 const uuidsOf = (keys: readonly string[]) => [...new Set(keys.filter((key) => isUUID(key)).map(normalizeId))];
 
-function groupBy<T>(rows: T[], keyOf: (row: T) => string): Map<string, T[]> {
+export function groupBy<T>(rows: T[], keyOf: (row: T) => string): Map<string, T[]> {
   const groups = new Map<string, T[]>();
   for (const row of rows) {
     const key = keyOf(row);

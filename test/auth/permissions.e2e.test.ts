@@ -1,8 +1,7 @@
-import { SignJWT, UnsecuredJWT } from 'jose';
 import type { OrganizationEntity } from '../../src/organizations/organization.entity';
 import { makeMembership, makeOrganization, OrgRole } from '../support/factories';
-import { makePermissionTree } from '../support/permission-tree';
-import { startTestServer, TEST_JWT_SECRET, type GraphQLResponse, type RequestOptions, type TestServer } from '../support/test-server';
+import { makePermissionTree, makeRejectedAuthorizations, type RejectedAuthorizations } from '../support/permission-tree';
+import { startTestServer, type GraphQLResponse, type RequestOptions, type TestServer } from '../support/test-server';
 
 /**
  * The permission map (src/auth/permissions.ts) against DESIGN.md section 2, over real HTTP: every
@@ -22,7 +21,6 @@ import { startTestServer, TEST_JWT_SECRET, type GraphQLResponse, type RequestOpt
  */
 
 const OPERATOR = { operator: 'ops' };
-const WRONG_SECRET = 'another-secret-that-is-also-at-least-32-characters';
 
 type As = RequestOptions['as'];
 type Code = 'UNAUTHENTICATED' | 'FORBIDDEN';
@@ -43,32 +41,14 @@ describe('permissions (DESIGN.md section 2)', () => {
   let hooli: OrganizationEntity;
   let umbrella: OrganizationEntity;
   /** Raw Authorization headers that must never authenticate; each claims to be the operator `ops`. */
-  const headers: Record<string, string> = {};
+  let headers: RejectedAuthorizations;
 
   beforeAll(async () => {
     server = await startTestServer();
     const ds = server.dataSource;
     ({ acme, acmeEu, sales, acmeUs, globex, hooli, umbrella } = await makePermissionTree(ds));
 
-    const operatorClaims = { roles: ['operator'] };
-    const valid = await server.token('ops', { operator: true });
-    headers.basic = 'Basic b3BzOnNlY3JldA==';
-    headers.noScheme = valid;
-    headers.notJwt = 'Bearer not-a-jwt';
-    headers.wrongSecret = `Bearer ${await new SignJWT(operatorClaims)
-      .setProtectedHeader({ alg: 'HS256', typ: 'JWT' })
-      .setSubject('ops')
-      .setIssuedAt()
-      .setExpirationTime('1h')
-      .sign(new TextEncoder().encode(WRONG_SECRET))}`;
-    // jose takes a negative relative time: exp is 60 s in the past, beyond the 30 s clock tolerance.
-    headers.expired = `Bearer ${await server.token('ops', { operator: true, ttl: '-1m' })}`;
-    headers.unsigned = `Bearer ${new UnsecuredJWT(operatorClaims).setSubject('ops').setIssuedAt().setExpirationTime('1h').encode()}`;
-    headers.noExp = `Bearer ${await new SignJWT(operatorClaims)
-      .setProtectedHeader({ alg: 'HS256', typ: 'JWT' })
-      .setSubject('ops')
-      .setIssuedAt()
-      .sign(new TextEncoder().encode(TEST_JWT_SECRET))}`;
+    headers = await makeRejectedAuthorizations(server);
   });
   afterAll(async () => {
     await server?.stop();
@@ -143,7 +123,7 @@ describe('permissions (DESIGN.md section 2)', () => {
     });
 
     it('never echoes the rejected token in the error', async () => {
-      for (const key of ['noScheme', 'wrongSecret', 'expired', 'unsigned', 'noExp']) {
+      for (const key of ['noScheme', 'wrongSecret', 'expired', 'unsigned', 'noExp'] as const) {
         const token = headers[key].replace(/^Bearer /, '');
         const result = await server.graphql(`{ viewer { userId } }`, { as: { raw: headers[key] } });
         expect(result.errors?.[0].extensions.code).toBe('UNAUTHENTICATED');

@@ -5,7 +5,7 @@ import { anthropicClient } from '../../src/providers/provider-clients';
 import { makeMembership, makeOrganization, OrgRole } from '../support/factories';
 import { makeTestKey, startProviderStandIn } from '../support/provider-stand-in';
 import { startTestServer } from '../support/test-server';
-import { ms, percentile, printTable, timeEach } from './support';
+import { ms, percentile, printTable, timed } from './support';
 
 const CONNECT_RUNS = 300;
 const STORED_KEYS = 10_000;
@@ -53,16 +53,18 @@ export async function benchConnect(): Promise<void> {
     const checkTimes: number[] = [];
     const readTimes: number[] = [];
     for (const apiKey of keys.slice(20)) {
-      connectTimes.push(...(await timeEach(1, () => connect(apiKey))));
-      checkTimes.push(...(await timeEach(1, () => roundTrip(apiKey))));
-      readTimes.push(...(await timeEach(1, read)));
+      connectTimes.push(await timed(() => connect(apiKey)));
+      checkTimes.push(await timed(() => roundTrip(apiKey)));
+      readTimes.push(await timed(read));
     }
     for (const times of [connectTimes, checkTimes, readTimes]) times.sort((a, b) => a - b);
-    const rows = [
-      ['connectProvider over HTTP (a rotation: check, encrypt, update, audit)', connectTimes],
-      ['the key check alone (SDK models.list against the stand-in)', checkTimes],
-      ['reading providerConnections over HTTP (no write)', readTimes],
-    ].map(([label, times]) => [label as string, ms(percentile(times as number[], 50)), ms(percentile(times as number[], 99)), String((times as number[]).length)]);
+    const rows = (
+      [
+        ['connectProvider over HTTP (a rotation: check, encrypt, update, audit)', connectTimes],
+        ['the key check alone (SDK models.list against the stand-in)', checkTimes],
+        ['reading providerConnections over HTTP (no write)', readTimes],
+      ] as const
+    ).map(([label, times]) => [label, ms(percentile(times, 50)), ms(percentile(times, 99)), String(times.length)]);
     printTable(`connectProvider against the provider stand-in (${CONNECT_RUNS} sequential calls each)`, ['', 'p50', 'p99', 'calls'], rows);
     process.stdout.write(
       `connectProvider p50 minus the check's p50: ${ms(percentile(connectTimes, 50) - percentile(checkTimes, 50))} (GraphQL, auth, one transaction)\n`,

@@ -17,15 +17,11 @@ export function percentile(sorted: number[], p: number): number {
   return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)];
 }
 
-/** Times `work` `runs` times, one after another; milliseconds, sorted. */
-export async function timeEach(runs: number, work: (run: number) => Promise<unknown>): Promise<number[]> {
-  const times: number[] = [];
-  for (let run = 0; run < runs; run += 1) {
-    const started = performance.now();
-    await work(run);
-    times.push(performance.now() - started);
-  }
-  return times.sort((a, b) => a - b);
+/** How long `work` took, in milliseconds. */
+export async function timed(work: () => Promise<unknown>): Promise<number> {
+  const started = performance.now();
+  await work();
+  return performance.now() - started;
 }
 
 export const ms = (value: number) => `${value.toFixed(2)} ms`;

@@ -1,7 +1,6 @@
-import { SignJWT } from 'jose';
 import type { OrganizationEntity } from '../../src/organizations/organization.entity';
 import { makeTestKey, startProviderStandIn, type ProviderStandIn } from '../support/provider-stand-in';
-import { makePermissionTree } from '../support/permission-tree';
+import { makePermissionTree, makeRejectedAuthorizations, type RejectedAuthorizations } from '../support/permission-tree';
 import { startTestServer, type GraphQLResponse, type RequestOptions, type TestServer } from '../support/test-server';
 
 /**
@@ -24,7 +23,6 @@ import { startTestServer, type GraphQLResponse, type RequestOptions, type TestSe
  */
 
 const OPERATOR = { operator: 'ops' };
-const WRONG_SECRET = 'another-secret-that-is-also-at-least-32-characters';
 
 type As = RequestOptions['as'];
 type Code = 'UNAUTHENTICATED' | 'FORBIDDEN' | 'BAD_USER_INPUT';
@@ -68,7 +66,7 @@ describe('provider connections and audit log: permissions (DESIGN.md section 2)'
   /** The key Acme EU's ANTHROPIC connection was made with. */
   const acmeEuKey = makeTestKey('ANTHROPIC');
   /** Raw Authorization headers that must never authenticate; each claims to be the operator `ops`. */
-  const headers: Record<string, string> = {};
+  let headers: RejectedAuthorizations;
 
   const connect = (as: As, organizationId: string, provider: Provider, apiKey: string) =>
     server.graphql(CONNECT, { as, variables: { input: { organizationId, provider, apiKey } } });
@@ -117,16 +115,7 @@ describe('provider connections and audit log: permissions (DESIGN.md section 2)'
       }
     }
 
-    const operatorClaims = { roles: ['operator'] };
-    headers.notJwt = 'Bearer not-a-jwt';
-    headers.wrongSecret = `Bearer ${await new SignJWT(operatorClaims)
-      .setProtectedHeader({ alg: 'HS256', typ: 'JWT' })
-      .setSubject('ops')
-      .setIssuedAt()
-      .setExpirationTime('1h')
-      .sign(new TextEncoder().encode(WRONG_SECRET))}`;
-    // exp 60 s in the past, beyond the 30 s clock tolerance.
-    headers.expired = `Bearer ${await server.token('ops', { operator: true, ttl: '-1m' })}`;
+    headers = await makeRejectedAuthorizations(server);
   });
   beforeEach(() => standIn.reset());
   afterAll(async () => {
