@@ -1,9 +1,12 @@
 import type { DataSource } from 'typeorm';
+import { type AgentLoaders, createAgentLoaders } from './agents/agent.loaders';
 import { createAuditLoader } from './audit/audit-log.loaders';
 import { Access } from './auth/access';
 import { createConnectionLoader } from './connections/provider-connection.loaders';
 import type { Authentication, Principal } from './auth/authentication';
 import type { Logger } from './logger';
+import type { Catalog } from './catalog/catalog';
+import { createModelSettingsLoaders, type ModelSettingsLoaders } from './model-settings/model-settings.loaders';
 import { createOrganizationLoaders, type OrganizationLoaders } from './organizations/organization.loaders';
 
 /** Every per-request loader, by domain. Never shared between requests (or users). */
@@ -11,6 +14,8 @@ export interface Loaders {
   organizations: OrganizationLoaders;
   connections: ReturnType<typeof createConnectionLoader>;
   auditPages: ReturnType<typeof createAuditLoader>;
+  modelSettings: ModelSettingsLoaders;
+  agents: AgentLoaders;
 }
 
 /** What every resolver, rule and service method receives first. */
@@ -26,6 +31,7 @@ export interface RequestContext {
 
 export function createRequestContext(
   dataSource: DataSource,
+  catalog: Catalog,
   authentication: Authentication,
   requestId: string,
   log: Logger,
@@ -34,6 +40,8 @@ export function createRequestContext(
     organizations: createOrganizationLoaders(dataSource),
     connections: createConnectionLoader(dataSource),
     auditPages: createAuditLoader(dataSource),
+    modelSettings: createModelSettingsLoaders(dataSource, catalog),
+    agents: createAgentLoaders(dataSource),
   };
   return {
     requestId,

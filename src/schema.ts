@@ -4,11 +4,18 @@ import { type GraphQLSchema, parse } from 'graphql';
 import { applyMiddleware } from 'graphql-middleware';
 import { DateTimeResolver } from 'graphql-scalars';
 import { buildSchema, type ContainerType, createResolversMap } from 'type-graphql';
+import { AgentResolver, OrganizationAgentsResolver, resolveAgentReference } from './agents/agent.resolver';
 import { permissions } from './auth/permissions';
 import { AuditLogResolver } from './audit/audit-log.resolver';
 import { CatalogResolver, resolveModelReference } from './catalog/catalog.resolver';
 import { OrganizationConnectionsResolver, ProviderConnectionResolver } from './connections/provider-connection.resolver';
 import type { RequestContext } from './context';
+import {
+  EffectiveModelsResolver,
+  ModelOptionResolver,
+  ModelSettingsResolver,
+  OrganizationModelsResolver,
+} from './model-settings/model-settings.resolver';
 import { MembershipResolver } from './organizations/membership.resolver';
 import { resolveOrganizationReference, OrganizationResolver } from './organizations/organization.resolver';
 import type { Services } from './services';
@@ -22,6 +29,12 @@ const RESOLVERS = [
   ProviderConnectionResolver,
   OrganizationConnectionsResolver,
   AuditLogResolver,
+  OrganizationModelsResolver,
+  ModelOptionResolver,
+  EffectiveModelsResolver,
+  ModelSettingsResolver,
+  AgentResolver,
+  OrganizationAgentsResolver,
 ] as const;
 
 /** The federation 2 schema extension every printing of this subgraph's schema starts with. */
@@ -40,6 +53,12 @@ function containerFor(services: Services | undefined): ContainerType {
           [ProviderConnectionResolver, new ProviderConnectionResolver(services.connections)],
           [OrganizationConnectionsResolver, new OrganizationConnectionsResolver(services.connections)],
           [AuditLogResolver, new AuditLogResolver(services.audit)],
+          [OrganizationModelsResolver, new OrganizationModelsResolver(services.modelSettings)],
+          [ModelOptionResolver, new ModelOptionResolver(services.organizations)],
+          [EffectiveModelsResolver, new EffectiveModelsResolver(services.organizations)],
+          [ModelSettingsResolver, new ModelSettingsResolver(services.catalog)],
+          [AgentResolver, new AgentResolver(services.agents)],
+          [OrganizationAgentsResolver, new OrganizationAgentsResolver(services.agents)],
         ]
       : [],
   );
@@ -87,6 +106,7 @@ export async function buildFederatedSchema(services: Services): Promise<GraphQLS
           __resolveReference: resolveOrganizationReference(services.organizations),
         },
         Model: { ...resolvers.Model, __resolveReference: resolveModelReference },
+        Agent: { ...resolvers.Agent, __resolveReference: resolveAgentReference(services.agents) },
       } as never,
     },
   ]);

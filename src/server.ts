@@ -72,7 +72,8 @@ const requestErrors: ErrorRequestHandler = (error, req, res, _next) => {
 };
 
 export async function createApp({ config, dataSource, logger }: AppOptions): Promise<App> {
-  const schema = await buildFederatedSchema(createServices(dataSource, config));
+  const services = createServices(dataSource, config);
+  const schema = await buildFederatedSchema(services);
   const authenticate = createAuthenticator(config.auth);
   const app = express();
   app.disable('x-powered-by');
@@ -149,7 +150,7 @@ export async function createApp({ config, dataSource, logger }: AppOptions): Pro
     express.json({ limit: JSON_BODY_LIMIT }),
     expressMiddleware(apollo, {
       context: async ({ req }) =>
-        createRequestContext(dataSource, await authenticate(req.headers.authorization, req.log), String(req.id), req.log),
+        createRequestContext(dataSource, services.catalog, await authenticate(req.headers.authorization, req.log), String(req.id), req.log),
     }),
   );
   app.use(requestErrors);

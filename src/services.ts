@@ -1,9 +1,12 @@
 import type { DataSource } from 'typeorm';
+import { AgentService } from './agents/agent.service';
 import { AuditLogService } from './audit/audit-log.service';
+import { type Catalog, catalog as defaultCatalog } from './catalog/catalog';
 import type { Config } from './config';
 import { KeyVault } from './connections/key-vault';
 import { ProviderKeyChecker } from './connections/provider-check';
 import { ProviderConnectionService } from './connections/provider-connection.service';
+import { ModelSettingsService } from './model-settings/model-settings.service';
 import { MembershipService } from './organizations/membership.service';
 import { OrganizationService } from './organizations/organization.service';
 
@@ -13,17 +16,24 @@ export interface Services {
   memberships: MembershipService;
   connections: ProviderConnectionService;
   audit: AuditLogService;
+  modelSettings: ModelSettingsService;
+  agents: AgentService;
+  catalog: Catalog;
 }
 
-export function createServices(dataSource: DataSource, config: Config): Services {
+export function createServices(dataSource: DataSource, config: Config, catalog: Catalog = defaultCatalog): Services {
   const audit = new AuditLogService();
   const organizations = new OrganizationService(dataSource, audit);
   const vault = new KeyVault(config.encryptionKeys);
   const checker = new ProviderKeyChecker(config.providers, config.providers.checkTimeoutMs);
+  const modelSettings = new ModelSettingsService(dataSource, organizations, audit, catalog);
   return {
     audit,
     organizations,
     memberships: new MembershipService(dataSource, organizations, audit),
-    connections: new ProviderConnectionService(dataSource, vault, checker, organizations, audit),
+    connections: new ProviderConnectionService(dataSource, vault, checker, organizations, audit, modelSettings.connectionDependents),
+    modelSettings,
+    agents: new AgentService(dataSource, organizations, modelSettings, audit, catalog),
+    catalog,
   };
 }

@@ -15,25 +15,39 @@ import { DomainError, ErrorCode, badInput } from '../errors';
 
 const forbidden = (message = 'You are not allowed to do this') => new DomainError(ErrorCode.FORBIDDEN, message);
 
-/** Where a rule finds the organization it guards, and the field to name when that id is malformed. */
-interface OrganizationIdSource {
-  field: string;
-  read(parent: unknown, args: Record<string, unknown>): unknown;
+/**
+ * Where a rule finds the organization it guards: an id, null when the thing the organization was
+ * to be read from (an agent) does not exist, or the caller's input error for a malformed id.
+ */
+type OwnerSource = (parent: unknown, args: Record<string, unknown>, ctx: RequestContext) => string | null | Error | Promise<string | null | Error>;
+
+const inputOf = (args: Record<string, unknown>) => (args.input as Record<string, unknown> | undefined) ?? {};
+
+/** An organization id given directly; a malformed one is the caller's input error, not a denial. */
+function organizationId(field: string, read: (parent: unknown, args: Record<string, unknown>) => unknown): OwnerSource {
+  return (parent, args) => {
+    const id = read(parent, args);
+    return typeof id === 'string' && isUUID(id) ? id : badInput(`${field} must be an organization id (a UUID)`, field);
+  };
 }
 
-const fromParent: OrganizationIdSource = { field: 'id', read: (parent) => (parent as { id?: unknown }).id };
-const fromArgument = (name: string): OrganizationIdSource => ({ field: name, read: (_parent, args) => args[name] });
-const fromInput = (name: string): OrganizationIdSource => ({
-  field: `input.${name}`,
-  read: (_parent, args) => (args.input as Record<string, unknown> | undefined)?.[name],
-});
-
-/** Reads an organization id for a rule; a malformed one is the caller's input error, not a denial. */
-function organizationId(source: OrganizationIdSource, parent: unknown, args: Record<string, unknown>) {
-  const id = source.read(parent, args);
-  if (typeof id !== 'string' || !isUUID(id)) return badInput(`${source.field} must be an organization id (a UUID)`, source.field);
-  return id;
+/** The organization of the agent whose id is given; null when there is no such agent. */
+function organizationOfAgent(field: string, read: (args: Record<string, unknown>) => unknown): OwnerSource {
+  return async (_parent, args, ctx) => {
+    const id = read(args);
+    if (typeof id !== 'string' || !isUUID(id)) return badInput(`${field} must be an agent id (a UUID)`, field);
+    return (await ctx.loaders.agents.byId.load(id))?.organizationId ?? null;
+  };
 }
+
+/** Organization fields: the organization itself. */
+const fromParent = organizationId('id', (parent) => (parent as { id?: unknown }).id);
+/** Fields of things an organization owns (agents, runs): their organization. */
+const ownerOfParent: OwnerSource = (parent) => (parent as { organizationId: string }).organizationId;
+const fromArgument = (name: string) => organizationId(name, (_parent, args) => args[name]);
+const fromInput = (name: string) => organizationId(`input.${name}`, (_parent, args) => inputOf(args)[name]);
+const agentFromArgument = (name: string) => organizationOfAgent(name, (args) => args[name]);
+const agentFromInput = (name: string) => organizationOfAgent(`input.${name}`, (args) => inputOf(args)[name]);
 
 const isAuthenticated = rule({ cache: 'contextual' })((_parent, _args, ctx: RequestContext) =>
   ctx.principal ? true : new DomainError(ErrorCode.UNAUTHENTICATED, ctx.authFailure ?? 'Authentication required'),
@@ -51,12 +65,18 @@ const denials: Record<AccessCheck, string> = {
   isAdmin: 'Only admins of this organization may see or do this',
 };
 
-function organizationRule(check: AccessCheck, source: OrganizationIdSource) {
+/**
+ * Allows callers who pass `check` on the organization the source names. When the thing to guard
+ * does not exist, operators pass (the resolver answers NOT_FOUND) and others are FORBIDDEN, so
+ * that no one learns whether an id exists in an organization they cannot see.
+ */
+function organizationRule(check: AccessCheck, source: OwnerSource) {
   const allowed = rule({ cache: 'no_cache' })(async (parent, args, ctx: RequestContext) => {
-    const id = organizationId(source, parent, args);
-    if (typeof id !== 'string') return id;
     try {
-      return (await ctx.access[check](id)) ? true : forbidden(denials[check]);
+      const owner = await source(parent, args, ctx);
+      if (owner instanceof Error) return owner;
+      if (owner === null) return ctx.access.isOperator ? true : forbidden(denials[check]);
+      return (await ctx.access[check](owner)) ? true : forbidden(denials[check]);
     } catch (error) {
       return error as Error;
     }
@@ -72,6 +92,8 @@ export const permissionRules: IRules = {
     viewer: isAuthenticated,
     modelCatalog: isAuthenticated,
     organization: organizationRule('canSee', fromArgument('id')),
+    resolveModel: organizationRule('isMember', fromArgument('organizationId')),
+    agent: organizationRule('isMember', agentFromArgument('id')),
   },
   Mutation: {
     createOrganization: isOperator,
@@ -80,6 +102,10 @@ export const permissionRules: IRules = {
     removeMembership: isOperator,
     connectProvider: organizationRule('isAdmin', fromInput('organizationId')),
     disconnectProvider: organizationRule('isAdmin', fromInput('organizationId')),
+    updateModelSettings: organizationRule('isAdmin', fromInput('organizationId')),
+    clearModelSettings: organizationRule('isAdmin', fromInput('organizationId')),
+    createAgent: organizationRule('isMember', fromInput('organizationId')),
+    setAgentModel: organizationRule('isMember', agentFromInput('agentId')),
   },
   _Service: allow,
   Viewer: isAuthenticated,
@@ -95,13 +121,24 @@ export const permissionRules: IRules = {
     memberships: organizationRule('isAdmin', fromParent),
     providerConnections: organizationRule('isAdmin', fromParent),
     auditLog: organizationRule('isAdmin', fromParent),
+    effectiveModels: organizationRule('isMember', fromParent),
+    modelSettings: organizationRule('isAdmin', fromParent),
+    agents: organizationRule('isMember', fromParent),
   },
-  // Reached only through the admin-only fields above.
+  Agent: {
+    id: isAuthenticated,
+    '*': organizationRule('isMember', ownerOfParent),
+  },
+  // Reached only through the guarded fields above.
   ProviderConnection: isAuthenticated,
   AuditEventConnection: isAuthenticated,
   AuditEventEdge: isAuthenticated,
   AuditEvent: isAuthenticated,
   PageInfo: isAuthenticated,
+  EffectiveModels: isAuthenticated,
+  ModelOption: isAuthenticated,
+  ModelSettings: isAuthenticated,
+  UpdateModelSettingsPayload: isAuthenticated,
 };
 
 export const permissions = shield(permissionRules, {

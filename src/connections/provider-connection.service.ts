@@ -14,12 +14,10 @@ import { ConnectionStatus, ProviderConnectionEntity } from './provider-connectio
 
 /**
  * What still runs on a connection, described for the CONNECTION_IN_USE error; empty when it may
- * go. Model settings (the organization's own pair, and sub-organizations inheriting it) answer
- * this; until they exist, nothing depends on a connection.
+ * go. Model settings answer it (the organization's own pair, and sub-organizations inheriting it);
+ * it runs in the disconnect's transaction, which holds the connection's row lock.
  */
 export type ConnectionDependents = (manager: EntityManager, connection: ProviderConnectionEntity) => Promise<string[]>;
-
-export const noDependents: ConnectionDependents = async () => [];
 
 /** The audit view of a connection: provider and key hint, never the key. */
 function audited(connection: ProviderConnectionEntity): Record<string, unknown> {
@@ -33,7 +31,7 @@ export class ProviderConnectionService {
     private readonly checker: ProviderKeyChecker,
     private readonly organizations: OrganizationService,
     private readonly audit: AuditLogService,
-    private readonly dependents: ConnectionDependents = noDependents,
+    private readonly dependents: ConnectionDependents,
   ) {}
 
   /** An organization's connections, by provider. */
@@ -76,6 +74,7 @@ export class ProviderConnectionService {
       throw new Error('The connection kept changing under a concurrent connect and disconnect');
     });
     ctx.loaders.connections.clear(organization.id);
+    ctx.loaders.modelSettings.effective.clear(organization.id);
     ctx.log.info({ organizationId: organization.id, provider: input.provider, connectionId: connection.id }, 'provider connected');
     return connection;
   }
@@ -106,6 +105,7 @@ export class ProviderConnectionService {
       return true;
     });
     ctx.loaders.connections.clear(organization.id);
+    ctx.loaders.modelSettings.effective.clear(organization.id);
     return removed;
   }
 

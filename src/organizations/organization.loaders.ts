@@ -21,11 +21,11 @@ export interface OrganizationLoaders {
 }
 
 /** The longest ancestor chain a recursive walk follows: a guard, the tree has no cycles. */
-const MAX_TREE_DEPTH = 10_000;
+export const MAX_TREE_DEPTH = 10_000;
 
 /** Ids compare in lower case, as PostgreSQL prints UUIDs. */
 export const normalizeId = (id: string) => id.toLowerCase();
-const uuidsOf = (keys: readonly string[]) => [...new Set(keys.filter((key) => isUUID(key)).map(normalizeId))];
+export const uuidsOf = (keys: readonly string[]) => [...new Set(keys.filter((key) => isUUID(key)).map(normalizeId))];
 
 export function groupBy<T>(rows: T[], keyOf: (row: T) => string): Map<string, T[]> {
   const groups = new Map<string, T[]>();
@@ -39,6 +39,19 @@ export function groupBy<T>(rows: T[], keyOf: (row: T) => string): Map<string, T[
 }
 
 /**
+ * The recursive walk from each organization of `$1` (uuid[]) up to its root, `$2` levels at most:
+ * `chain (start_id, id, parent_id, depth)`, depth 0 being the organization itself. Statements
+ * that walk the tree start with it and pass MAX_TREE_DEPTH as `$2`.
+ */
+export const ANCESTOR_CHAIN = `WITH RECURSIVE chain (start_id, id, parent_id, depth) AS (
+  SELECT o.id, o.id, o.parent_id, 0 FROM organization o WHERE o.id = ANY($1::uuid[])
+  UNION ALL
+  SELECT chain.start_id, p.id, p.parent_id, chain.depth + 1
+  FROM chain JOIN organization p ON p.id = chain.parent_id
+  WHERE chain.depth < $2
+)`;
+
+/**
  * Walks up from each organization to its root in one recursive statement: one row per
  * (organization, ancestor), nearest ancestor first.
  */
@@ -46,17 +59,7 @@ export function ancestorChains(
   runner: Pick<DataSource, 'query'>,
   ids: string[],
 ): Promise<{ start_id: string; id: string }[]> {
-  return runner.query(
-    `WITH RECURSIVE chain (start_id, id, parent_id, depth) AS (
-       SELECT o.id, o.id, o.parent_id, 0 FROM organization o WHERE o.id = ANY($1::uuid[])
-       UNION ALL
-       SELECT chain.start_id, p.id, p.parent_id, chain.depth + 1
-       FROM chain JOIN organization p ON p.id = chain.parent_id
-       WHERE chain.depth < $2
-     )
-     SELECT start_id, id FROM chain WHERE depth > 0 ORDER BY start_id, depth`,
-    [ids, MAX_TREE_DEPTH],
-  );
+  return runner.query(`${ANCESTOR_CHAIN}\n SELECT start_id, id FROM chain WHERE depth > 0 ORDER BY start_id, depth`, [ids, MAX_TREE_DEPTH]);
 }
 
 export function createOrganizationLoaders(dataSource: DataSource): OrganizationLoaders {

@@ -2,7 +2,8 @@ import type { DataSource, EntityManager } from 'typeorm';
 import { AuditAction } from '../audit/audit-event.entity';
 import type { AuditLogService } from '../audit/audit-log.service';
 import type { RequestContext } from '../context';
-import { DomainError, ErrorCode, badInput, notFound } from '../errors';
+import { DomainError, ErrorCode, notFound } from '../errors';
+import { checkedName } from '../names';
 import { ancestorChains, normalizeId } from './organization.loaders';
 import { ORGANIZATION_NAME_MAX_LENGTH, OrganizationEntity } from './organization.entity';
 
@@ -11,14 +12,7 @@ const TREE_LOCK_KEY = 0x62796f6d; // "byom"
 
 /** Trims an organization name and checks it: not blank, not too long, no control characters. */
 export function organizationName(raw: string): string {
-  const name = raw.trim();
-  if (name.length === 0) throw badInput('The organization name must not be blank', 'name');
-  if (name.length > ORGANIZATION_NAME_MAX_LENGTH) {
-    throw badInput(`The organization name must be at most ${ORGANIZATION_NAME_MAX_LENGTH} characters`, 'name');
-  }
-  // eslint-disable-next-line no-control-regex
-  if (/[\u0000-\u001f\u007f]/.test(name)) throw badInput('The organization name must not contain control characters', 'name');
-  return name;
+  return checkedName(raw, { what: 'organization name', field: 'name', maxLength: ORGANIZATION_NAME_MAX_LENGTH });
 }
 
 export class OrganizationService {
@@ -117,5 +111,7 @@ export class OrganizationService {
     loaders.children.clearAll();
     loaders.hasChildren.clearAll();
     loaders.ancestorIds.clearAll();
+    // What an organization inherits depends on where it stands.
+    ctx.loaders.modelSettings.effective.clearAll();
   }
 }

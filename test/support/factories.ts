@@ -1,6 +1,14 @@
+import { randomUUID } from 'node:crypto';
 import type { DataSource } from 'typeorm';
+import type { Provider } from '../../src/catalog/catalog';
+import { keyHint } from '../../src/connections/api-key';
+import { KeyVault, parseKeyRing } from '../../src/connections/key-vault';
+import { ConnectionStatus, ProviderConnectionEntity } from '../../src/connections/provider-connection.entity';
+import { ModelSettingsEntity } from '../../src/model-settings/model-settings.entity';
 import { MembershipEntity, OrgRole } from '../../src/organizations/membership.entity';
 import { OrganizationEntity } from '../../src/organizations/organization.entity';
+import { makeTestKey } from './provider-stand-in';
+import { TEST_ENCRYPTION_KEYS } from './test-server';
 
 let counter = 0;
 
@@ -34,3 +42,49 @@ export async function makeMembership(
 }
 
 export { OrgRole };
+
+/**
+ * A provider connection, straight into the database (no key check), its key encrypted with the
+ * test servers' key ring so that runs can use it.
+ */
+export async function makeConnection(
+  dataSource: DataSource,
+  organization: OrganizationEntity,
+  provider: Provider,
+  apiKey: string = makeTestKey(provider),
+): Promise<ProviderConnectionEntity> {
+  const repository = dataSource.getRepository(ProviderConnectionEntity);
+  const id = randomUUID();
+  const vault = new KeyVault(parseKeyRing(TEST_ENCRYPTION_KEYS));
+  return repository.save(
+    repository.create({
+      id,
+      organizationId: organization.id,
+      provider,
+      encryptedKey: vault.encrypt(apiKey, { organizationId: organization.id, connectionId: id, provider }),
+      keyHint: keyHint(apiKey),
+      status: ConnectionStatus.VERIFIED,
+      lastVerifiedAt: new Date(),
+    }),
+  );
+}
+
+/** An organization's own model settings, straight into the database (at version 1). */
+export async function makeModelSettings(
+  dataSource: DataSource,
+  organization: OrganizationEntity,
+  settings: { primaryModelId: string; fallbackModelId?: string | null; exclusive?: boolean; offerToSubOrganizations?: boolean },
+): Promise<ModelSettingsEntity> {
+  const repository = dataSource.getRepository(ModelSettingsEntity);
+  return repository.save(
+    repository.create({
+      organizationId: organization.id,
+      primaryModelId: settings.primaryModelId,
+      fallbackModelId: settings.fallbackModelId ?? null,
+      exclusive: settings.exclusive ?? false,
+      offerToSubOrganizations: settings.offerToSubOrganizations ?? false,
+      version: 1,
+      updatedBy: 'factory',
+    }),
+  );
+}

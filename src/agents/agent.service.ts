@@ -1,0 +1,124 @@
+import type { DataSource } from 'typeorm';
+import { AuditAction } from '../audit/audit-event.entity';
+import type { AuditLogService } from '../audit/audit-log.service';
+import type { Catalog } from '../catalog/catalog';
+import { findPin, type ModelOption } from '../catalog/model-options';
+import type { RequestContext } from '../context';
+import { notFound } from '../errors';
+import type { ModelSettingsService } from '../model-settings/model-settings.service';
+import { checkedName } from '../names';
+import type { OrganizationEntity } from '../organizations/organization.entity';
+import { normalizeId } from '../organizations/organization.loaders';
+import type { OrganizationService } from '../organizations/organization.service';
+import { AGENT_NAME_MAX_LENGTH, AgentEntity } from './agent.entity';
+
+/** The audit view of an agent. */
+function audited(agent: AgentEntity): Record<string, unknown> {
+  return { agentId: agent.id, name: agent.name, modelId: agent.modelId, billing: agent.billing };
+}
+
+/**
+ * Agents and their pins (DESIGN.md section 4). A pin is the resolved full model id and its
+ * billing, taken when the agent is created or re-pinned; settings changes never move it. Whether
+ * it is still usable, and whose connection carries it, is read from the current effective models.
+ */
+export class AgentService {
+  constructor(
+    private readonly dataSource: DataSource,
+    private readonly organizations: OrganizationService,
+    private readonly settings: ModelSettingsService,
+    private readonly audit: AuditLogService,
+    private readonly catalog: Catalog,
+  ) {}
+
+  /** The agent, or NOT_FOUND. */
+  async get(ctx: RequestContext, id: string): Promise<AgentEntity> {
+    const agent = await ctx.loaders.agents.byId.load(id);
+    if (!agent) throw notFound('Agent', id);
+    return agent;
+  }
+
+  /** The agent, or null when there is none with that id. */
+  find(ctx: RequestContext, id: string): Promise<AgentEntity | null> {
+    return ctx.loaders.agents.byId.load(id);
+  }
+
+  /** An organization's agents, oldest first. */
+  agentsOf(ctx: RequestContext, organization: OrganizationEntity): Promise<AgentEntity[]> {
+    return ctx.loaders.agents.ofOrganization.load(organization.id);
+  }
+
+  organizationOf(ctx: RequestContext, agent: AgentEntity): Promise<OrganizationEntity> {
+    return this.organizations.get(ctx, agent.organizationId);
+  }
+
+  /**
+   * The agent's pin as a model option. Its connection owner is the one that carries it today; null
+   * for a platform model, and for a pin that is no longer available (no connection carries it).
+   */
+  async modelOf(ctx: RequestContext, agent: AgentEntity): Promise<ModelOption> {
+    const option = await this.availablePin(ctx, agent);
+    if (option) return option;
+    const model = this.catalog.find(agent.modelId);
+    if (!model) throw new Error(`Agent ${agent.id} is pinned to ${agent.modelId}, which is not in the catalog`);
+    return { model, billing: agent.billing, connectionOwnerId: null };
+  }
+
+  /** Whether the pin is still among the organization's available models. */
+  async isModelAvailable(ctx: RequestContext, agent: AgentEntity): Promise<boolean> {
+    return (await this.availablePin(ctx, agent)) !== undefined;
+  }
+
+  /** The available option the pin stands for: the same model, paid the same way; undefined when there is none. */
+  async availablePin(ctx: RequestContext, agent: AgentEntity): Promise<ModelOption | undefined> {
+    const effective = await this.settings.effective(ctx, agent.organizationId);
+    return findPin(effective.availableModels, agent);
+  }
+
+  /** Creates an agent pinned to the resolved model, or to the organization's effective primary when none is given. */
+  async create(ctx: RequestContext, input: { organizationId: string; name: string; model?: string | null }): Promise<AgentEntity> {
+    const name = checkedName(input.name, { what: 'agent name', field: 'name', maxLength: AGENT_NAME_MAX_LENGTH });
+    const organization = await this.organizations.get(ctx, input.organizationId);
+    const pin =
+      input.model === undefined || input.model === null
+        ? (await this.settings.effective(ctx, organization.id)).primary
+        : await this.settings.resolve(ctx, organization.id, input.model);
+    const agent = await this.dataSource.transaction(async (manager) => {
+      const created = await manager.save(
+        manager.create(AgentEntity, { organizationId: organization.id, name, modelId: pin.model.id, billing: pin.billing }),
+      );
+      await this.audit.record(manager, ctx, { organizationId: organization.id, action: AuditAction.AGENT_CREATED, after: audited(created) });
+      return created;
+    });
+    this.forgetAgents(ctx, agent.id);
+    ctx.log.info({ organizationId: organization.id, agentId: agent.id, modelId: agent.modelId }, 'agent created');
+    return agent;
+  }
+
+  /** Re-pins an agent to the resolved model. Pinning the model it already has changes nothing. */
+  async setModel(ctx: RequestContext, input: { agentId: string; model: string }): Promise<AgentEntity> {
+    const agent = await this.get(ctx, input.agentId);
+    const pin = await this.settings.resolve(ctx, agent.organizationId, input.model);
+    const updated = await this.dataSource.transaction('READ COMMITTED', async (manager) => {
+      const current = await manager.findOne(AgentEntity, { where: { id: agent.id }, lock: { mode: 'pessimistic_write' } });
+      if (!current) throw notFound('Agent', agent.id);
+      if (current.modelId === pin.model.id && current.billing === pin.billing) return current;
+      await manager.update(AgentEntity, { id: agent.id }, { modelId: pin.model.id, billing: pin.billing });
+      const changed = await manager.findOneByOrFail(AgentEntity, { id: agent.id });
+      await this.audit.record(manager, ctx, {
+        organizationId: agent.organizationId,
+        action: AuditAction.AGENT_MODEL_CHANGED,
+        before: audited(current),
+        after: audited(changed),
+      });
+      return changed;
+    });
+    this.forgetAgents(ctx, agent.id);
+    return updated;
+  }
+
+  private forgetAgents(ctx: RequestContext, agentId: string): void {
+    ctx.loaders.agents.byId.clear(normalizeId(agentId));
+    ctx.loaders.agents.ofOrganization.clearAll();
+  }
+}
