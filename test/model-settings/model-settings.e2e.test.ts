@@ -1,7 +1,7 @@
 import { Provider } from '../../src/catalog/catalog';
 import type { OrganizationEntity } from '../../src/organizations/organization.entity';
 import { makeChain, makeConnection, makeMembership, makeModelSettings, makeOrganization, OrgRole } from '../support/factories';
-import { startTestServer, type TestServer } from '../support/test-server';
+import { type GraphQLResponse, startTestServer, type TestServer } from '../support/test-server';
 
 /**
  * Model settings, inheritance and effective models over real HTTP on a real database
@@ -497,7 +497,7 @@ describe('model settings and effective models', () => {
       for (let index = 0; index < 100; index += 1) leaves.push(await makeOrganization(server.dataSource, { parent: chain[index % 5] }));
       const query = `query($r: [_Any!]!) { _entities(representations: $r) { ... on Organization { id effectiveModels { source inheritedFrom { id } primary { model { id } connectionOwner { id } } availableModels { model { id } } } } } }`;
       const count = async (some: OrganizationEntity[]) => {
-        let answer: Awaited<ReturnType<TestServer['graphql']>> | undefined;
+        let answer: GraphQLResponse | undefined;
         const statements = await server.countStatements(async () => {
           answer = await server.graphql(query, { as: OPERATOR, variables: { r: some.map((organization) => ({ __typename: 'Organization', id: organization.id })) } });
         });
