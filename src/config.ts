@@ -29,6 +29,8 @@ export interface Config {
     platformOpenaiApiKey: string | undefined;
     /** How long `connectProvider` waits for the provider to answer its key check. */
     checkTimeoutMs: number;
+    /** How long one provider call of a run (or a file upload) may take before it counts as a timeout. */
+    requestTimeoutMs: number;
   };
   graphql: {
     introspection: boolean;
@@ -94,6 +96,7 @@ const environment = z.object({
     "must be an OpenAI key (starting with 'sk-', not 'sk-ant-')",
   ),
   PROVIDER_CHECK_TIMEOUT_MS: integer(100, 60_000, 5_000),
+  PROVIDER_REQUEST_TIMEOUT_MS: integer(100, 600_000, 60_000),
   GRAPHQL_INTROSPECTION: optional.refine(
     (value) => value === undefined || value === 'true' || value === 'false',
     "must be 'true' or 'false'",
@@ -151,6 +154,7 @@ export function parseConfig(env: NodeJS.ProcessEnv): Config {
       platformAnthropicApiKey: vars.PLATFORM_ANTHROPIC_API_KEY,
       platformOpenaiApiKey: vars.PLATFORM_OPENAI_API_KEY,
       checkTimeoutMs: vars.PROVIDER_CHECK_TIMEOUT_MS,
+      requestTimeoutMs: vars.PROVIDER_REQUEST_TIMEOUT_MS,
     },
     graphql: {
       introspection: vars.GRAPHQL_INTROSPECTION === undefined ? !isProduction : vars.GRAPHQL_INTROSPECTION === 'true',

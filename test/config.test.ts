@@ -86,6 +86,7 @@ describe('parseConfig', () => {
         platformAnthropicApiKey: undefined,
         platformOpenaiApiKey: undefined,
         checkTimeoutMs: 5000,
+        requestTimeoutMs: 60_000,
       });
     });
 
@@ -109,6 +110,7 @@ describe('parseConfig', () => {
         OPENAI_BASE_URL: 'http://127.0.0.1:9001/v1',
         PLATFORM_ANTHROPIC_API_KEY: 'sk-ant-platform',
         PLATFORM_OPENAI_API_KEY: 'sk-proj-platform',
+        PROVIDER_REQUEST_TIMEOUT_MS: '30000',
         GRAPHQL_INTROSPECTION: 'false',
       });
       expect(config).toMatchObject({
@@ -121,6 +123,7 @@ describe('parseConfig', () => {
           openaiBaseUrl: 'http://127.0.0.1:9001/v1',
           platformAnthropicApiKey: 'sk-ant-platform',
           platformOpenaiApiKey: 'sk-proj-platform',
+          requestTimeoutMs: 30_000,
         },
         graphql: { introspection: false },
       });
@@ -145,6 +148,8 @@ describe('parseConfig', () => {
       ['LOG_LEVEL', 'loud'],
       ['GRAPHQL_INTROSPECTION', 'yes'],
       ['DATABASE_POOL_SIZE', '999'],
+      ['PROVIDER_REQUEST_TIMEOUT_MS', '50'],
+      ['PROVIDER_REQUEST_TIMEOUT_MS', '1m'],
     ])('rejects %s=%s with a ConfigError that names the variable and not the value', (variable, value) => {
       const error = configErrorOf({ [variable]: value });
       expect(error.problems).toHaveLength(1);
