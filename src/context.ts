@@ -7,6 +7,7 @@ import type { Authentication, Principal } from './auth/authentication';
 import type { Logger } from './logger';
 import type { Catalog } from './catalog/catalog';
 import { createModelSettingsLoaders, type ModelSettingsLoaders } from './model-settings/model-settings.loaders';
+import { createRunLoaders, type RunLoaders } from './runs/run.loaders';
 import { createOrganizationLoaders, type OrganizationLoaders } from './organizations/organization.loaders';
 
 /** Every per-request loader, by domain. Never shared between requests (or users). */
@@ -16,6 +17,7 @@ export interface Loaders {
   auditPages: ReturnType<typeof createAuditLoader>;
   modelSettings: ModelSettingsLoaders;
   agents: AgentLoaders;
+  runs: RunLoaders;
 }
 
 /** What every resolver, rule and service method receives first. */
@@ -42,6 +44,7 @@ export function createRequestContext(
     auditPages: createAuditLoader(dataSource),
     modelSettings: createModelSettingsLoaders(dataSource, catalog),
     agents: createAgentLoaders(dataSource),
+    runs: createRunLoaders(dataSource),
   };
   return {
     requestId,

@@ -18,7 +18,9 @@ import {
 } from './model-settings/model-settings.resolver';
 import { MembershipResolver } from './organizations/membership.resolver';
 import { resolveOrganizationReference, OrganizationResolver } from './organizations/organization.resolver';
+import { OrganizationUsageResolver, resolveRunReference, RunResolver } from './runs/run.resolver';
 import type { Services } from './services';
+import { FileUploadResolver } from './uploads/file-upload.resolver';
 import { ViewerResolver } from './organizations/viewer.resolver';
 
 const RESOLVERS = [
@@ -35,6 +37,9 @@ const RESOLVERS = [
   ModelSettingsResolver,
   AgentResolver,
   OrganizationAgentsResolver,
+  RunResolver,
+  OrganizationUsageResolver,
+  FileUploadResolver,
 ] as const;
 
 /** The federation 2 schema extension every printing of this subgraph's schema starts with. */
@@ -59,6 +64,9 @@ function containerFor(services: Services | undefined): ContainerType {
           [ModelSettingsResolver, new ModelSettingsResolver(services.catalog)],
           [AgentResolver, new AgentResolver(services.agents)],
           [OrganizationAgentsResolver, new OrganizationAgentsResolver(services.agents)],
+          [RunResolver, new RunResolver(services.runs, services.agents)],
+          [OrganizationUsageResolver, new OrganizationUsageResolver(services.runs)],
+          [FileUploadResolver, new FileUploadResolver(services.uploads, services.organizations)],
         ]
       : [],
   );
@@ -107,6 +115,7 @@ export async function buildFederatedSchema(services: Services): Promise<GraphQLS
         },
         Model: { ...resolvers.Model, __resolveReference: resolveModelReference },
         Agent: { ...resolvers.Agent, __resolveReference: resolveAgentReference(services.agents) },
+        Run: { ...resolvers.Run, __resolveReference: resolveRunReference(services.runs) },
       } as never,
     },
   ]);

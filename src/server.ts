@@ -17,6 +17,7 @@ import { INTERNAL_ERROR_MESSAGE, formatError, isUnexpected } from './errors';
 import { type Logger, serializeError } from './logger';
 import { buildFederatedSchema } from './schema';
 import { createServices } from './services';
+import { UPLOAD_MAX_BYTES } from './uploads/file-upload.service';
 
 /** Limits on what one GraphQL document may ask; the numbers are never told to clients. */
 const armor = new ApolloArmor({
@@ -29,7 +30,8 @@ const armor = new ApolloArmor({
 });
 
 const REQUEST_ID = /^[A-Za-z0-9._-]{1,128}$/;
-const JSON_BODY_LIMIT = '1mb';
+/** Room for the largest upload (base64 takes 4 bytes for 3) and the rest of its request. */
+export const JSON_BODY_LIMIT_BYTES = Math.ceil((UPLOAD_MAX_BYTES * 4) / 3) + 1024 * 1024;
 
 export interface AppOptions {
   config: Config;
@@ -147,7 +149,7 @@ export async function createApp({ config, dataSource, logger }: AppOptions): Pro
 
   app.use(
     '/graphql',
-    express.json({ limit: JSON_BODY_LIMIT }),
+    express.json({ limit: JSON_BODY_LIMIT_BYTES }),
     expressMiddleware(apollo, {
       context: async ({ req }) =>
         createRequestContext(dataSource, services.catalog, await authenticate(req.headers.authorization, req.log), String(req.id), req.log),

@@ -6,9 +6,12 @@ import type { Config } from './config';
 import { KeyVault } from './connections/key-vault';
 import { ProviderKeyChecker } from './connections/provider-check';
 import { ProviderConnectionService } from './connections/provider-connection.service';
+import { ProviderKeys } from './connections/provider-keys';
 import { ModelSettingsService } from './model-settings/model-settings.service';
 import { MembershipService } from './organizations/membership.service';
 import { OrganizationService } from './organizations/organization.service';
+import { RunService } from './runs/run.service';
+import { FileUploadService } from './uploads/file-upload.service';
 
 /** The service layer, made once per process; every method takes the request context first. */
 export interface Services {
@@ -18,6 +21,8 @@ export interface Services {
   audit: AuditLogService;
   modelSettings: ModelSettingsService;
   agents: AgentService;
+  runs: RunService;
+  uploads: FileUploadService;
   catalog: Catalog;
 }
 
@@ -27,13 +32,18 @@ export function createServices(dataSource: DataSource, config: Config, catalog: 
   const vault = new KeyVault(config.encryptionKeys);
   const checker = new ProviderKeyChecker(config.providers, config.providers.checkTimeoutMs);
   const modelSettings = new ModelSettingsService(dataSource, organizations, audit, catalog);
+  const agents = new AgentService(dataSource, organizations, modelSettings, audit, catalog);
+  const keys = new ProviderKeys(dataSource, vault, config.providers);
+  const { requestTimeoutMs } = config.providers;
   return {
     audit,
     organizations,
     memberships: new MembershipService(dataSource, organizations, audit),
     connections: new ProviderConnectionService(dataSource, vault, checker, organizations, audit, modelSettings.connectionDependents),
     modelSettings,
-    agents: new AgentService(dataSource, organizations, modelSettings, audit, catalog),
+    agents,
+    runs: new RunService(dataSource, agents, modelSettings, keys, config.providers, requestTimeoutMs, catalog),
+    uploads: new FileUploadService(dataSource, organizations, modelSettings, keys, config.providers, requestTimeoutMs),
     catalog,
   };
 }

@@ -40,6 +40,15 @@ function organizationOfAgent(field: string, read: (args: Record<string, unknown>
   };
 }
 
+/** The organization of the run whose id is given; null when there is no such run. */
+function organizationOfRun(field: string, read: (args: Record<string, unknown>) => unknown): OwnerSource {
+  return async (_parent, args, ctx) => {
+    const id = read(args);
+    if (typeof id !== 'string' || !isUUID(id)) return badInput(`${field} must be a run id (a UUID)`, field);
+    return (await ctx.loaders.runs.byId.load(id))?.organizationId ?? null;
+  };
+}
+
 /** Organization fields: the organization itself. */
 const fromParent = organizationId('id', (parent) => (parent as { id?: unknown }).id);
 /** Fields of things an organization owns (agents, runs): their organization. */
@@ -94,6 +103,7 @@ export const permissionRules: IRules = {
     organization: organizationRule('canSee', fromArgument('id')),
     resolveModel: organizationRule('isMember', fromArgument('organizationId')),
     agent: organizationRule('isMember', agentFromArgument('id')),
+    run: organizationRule('isMember', organizationOfRun('id', (args) => args.id)),
   },
   Mutation: {
     createOrganization: isOperator,
@@ -106,6 +116,8 @@ export const permissionRules: IRules = {
     clearModelSettings: organizationRule('isAdmin', fromInput('organizationId')),
     createAgent: organizationRule('isMember', fromInput('organizationId')),
     setAgentModel: organizationRule('isMember', agentFromInput('agentId')),
+    runAgent: organizationRule('isMember', agentFromInput('agentId')),
+    uploadFile: organizationRule('isMember', fromInput('organizationId')),
   },
   _Service: allow,
   Viewer: isAuthenticated,
@@ -124,8 +136,13 @@ export const permissionRules: IRules = {
     effectiveModels: organizationRule('isMember', fromParent),
     modelSettings: organizationRule('isAdmin', fromParent),
     agents: organizationRule('isMember', fromParent),
+    usage: organizationRule('isAdmin', fromParent),
   },
   Agent: {
+    id: isAuthenticated,
+    '*': organizationRule('isMember', ownerOfParent),
+  },
+  Run: {
     id: isAuthenticated,
     '*': organizationRule('isMember', ownerOfParent),
   },
@@ -139,6 +156,12 @@ export const permissionRules: IRules = {
   ModelOption: isAuthenticated,
   ModelSettings: isAuthenticated,
   UpdateModelSettingsPayload: isAuthenticated,
+  RunAttempt: isAuthenticated,
+  RunOutput: isAuthenticated,
+  ToolCall: isAuthenticated,
+  ProviderError: isAuthenticated,
+  UsageRow: isAuthenticated,
+  UploadedFile: isAuthenticated,
 };
 
 export const permissions = shield(permissionRules, {

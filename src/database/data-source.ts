@@ -2,13 +2,14 @@ import path from 'node:path';
 import { DataSource } from 'typeorm';
 import { AgentEntity } from '../agents/agent.entity';
 import { AuditEventEntity } from '../audit/audit-event.entity';
+import { RunAttemptEntity, RunEntity } from '../runs/run.entity';
 import { ProviderConnectionEntity } from '../connections/provider-connection.entity';
 import { ModelSettingsEntity } from '../model-settings/model-settings.entity';
 import { MembershipEntity } from '../organizations/membership.entity';
 import { OrganizationEntity } from '../organizations/organization.entity';
 import type { SqlLogger } from './sql-logger';
 
-export const ENTITIES = [OrganizationEntity, MembershipEntity, ProviderConnectionEntity, AuditEventEntity, ModelSettingsEntity, AgentEntity];
+export const ENTITIES = [OrganizationEntity, MembershipEntity, ProviderConnectionEntity, AuditEventEntity, ModelSettingsEntity, AgentEntity, RunEntity, RunAttemptEntity];
 
 /** Compiled: dist/migrations/*.js; under ts-node or jest: migrations/*.ts. */
 export const MIGRATIONS_GLOB = path.join(__dirname, '..', '..', 'migrations', '*.{js,ts}');

@@ -1,4 +1,5 @@
 import http from 'node:http';
+import { JSON_BODY_LIMIT_BYTES } from '../../src/server';
 import { makeChain, makeMembership } from '../support/factories';
 import { startTestServer, type TestServer } from '../support/test-server';
 
@@ -129,7 +130,7 @@ describe('the HTTP server', () => {
 
     it.each([
       ['a body that is not JSON', '{"query": ', 400, 'BAD_REQUEST'],
-      ['a body over the size limit', JSON.stringify({ query: '{ modelCatalog { id } }', variables: { padding: 'x'.repeat(2 * 1024 * 1024) } }), 413, 'BAD_REQUEST'],
+      ['a body over the size limit', JSON.stringify({ query: '{ modelCatalog { id } }', variables: { padding: 'x'.repeat(JSON_BODY_LIMIT_BYTES + 1) } }), 413, 'BAD_REQUEST'],
     ])('answers %s with a coded JSON error and no stack', async (_case, body, status, code) => {
       const response = await fetch(server.url, { method: 'POST', headers: { 'content-type': 'application/json' }, body });
       expect(response.status).toBe(status);

@@ -1,0 +1,244 @@
+import { randomUUID } from 'node:crypto';
+import type { DataSource } from 'typeorm';
+import type { QueryDeepPartialEntity } from 'typeorm/query-builder/QueryPartialEntity';
+import type { AgentService } from '../agents/agent.service';
+import { type Catalog, type CatalogModel, ModelCapability } from '../catalog/catalog';
+import { Billing, findPin, type ModelOption } from '../catalog/model-options';
+import { ConnectionStatus } from '../connections/provider-connection.entity';
+import { carrierOf, type KeyRoute, type ProviderKeys } from '../connections/provider-keys';
+import type { RequestContext } from '../context';
+import { DomainError, ErrorCode, badInput, notFound } from '../errors';
+import type { ModelSettingsService } from '../model-settings/model-settings.service';
+import type { OrganizationEntity } from '../organizations/organization.entity';
+import { sendChat, type ChatRequest, type ChatTool } from '../providers/provider-calls';
+import type { ProviderEndpoints } from '../providers/provider-clients';
+import { classifyFailure, planRun, rejectsKey } from './failover';
+import { AttemptOutcome, RunAttemptEntity, RunEntity, RunStatus, type RunOutputValue, type StoredProviderError } from './run.entity';
+import type { UsageSum } from './run.loaders';
+import { MessageRole } from './run.types';
+
+export interface RunAgentInput {
+  agentId: string;
+  messages: { role: MessageRole; content: string }[];
+  system?: string | null;
+  tools?: { name: string; description?: string | null; inputSchema: unknown }[] | null;
+  maxTokens?: number | null;
+}
+
+export interface UsageRowValue extends Omit<UsageSum, 'modelId'> {
+  model: CatalogModel;
+  platformCredits: number;
+}
+
+export const MAX_MESSAGES = 500;
+export const MAX_TOKENS_LIMIT = 128_000;
+export const MAX_TOOLS = 64;
+const TOOL_NAME = /^[A-Za-z0-9_-]{1,64}$/;
+/** The longest usage period one request may ask for. */
+export const USAGE_MAX_DAYS = 366;
+
+/** Checks a run's request before anything is sent; BAD_USER_INPUT naming the field otherwise. */
+export function checkedRequest(input: RunAgentInput): Omit<ChatRequest, 'model'> {
+  if (input.messages.length === 0) throw badInput('messages must hold at least one message', 'input.messages');
+  if (input.messages.length > MAX_MESSAGES) throw badInput(`messages may hold at most ${MAX_MESSAGES} messages`, 'input.messages');
+  input.messages.forEach((message, index) => {
+    if (message.content.trim().length === 0) throw badInput(`messages[${index}].content must not be blank`, `input.messages.${index}.content`);
+  });
+  const maxTokens = input.maxTokens ?? 1024;
+  if (!Number.isInteger(maxTokens) || maxTokens < 1 || maxTokens > MAX_TOKENS_LIMIT) {
+    throw badInput(`maxTokens must be between 1 and ${MAX_TOKENS_LIMIT}`, 'input.maxTokens');
+  }
+  const tools = input.tools ?? [];
+  if (tools.length > MAX_TOOLS) throw badInput(`tools may hold at most ${MAX_TOOLS} tools`, 'input.tools');
+  const names = new Set<string>();
+  const checkedTools: ChatTool[] = tools.map((tool, index) => {
+    const field = `input.tools.${index}`;
+    if (!TOOL_NAME.test(tool.name)) throw badInput(`tools[${index}].name must be 1 to 64 letters, digits, '_' or '-'`, `${field}.name`);
+    if (names.has(tool.name)) throw badInput(`tools[${index}].name repeats the tool name '${tool.name}'`, `${field}.name`);
+    names.add(tool.name);
+    const schema = tool.inputSchema;
+    if (typeof schema !== 'object' || schema === null || Array.isArray(schema) || (schema as { type?: unknown }).type !== 'object') {
+      throw badInput(`tools[${index}].inputSchema must be a JSON Schema object with "type": "object"`, `${field}.inputSchema`);
+    }
+    return { name: tool.name, description: tool.description, inputSchema: schema as Record<string, unknown> };
+  });
+  return {
+    system: input.system,
+    messages: input.messages.map((message) => ({ role: message.role === MessageRole.ASSISTANT ? 'assistant' : 'user', content: message.content })),
+    tools: checkedTools,
+    maxTokens,
+  };
+}
+
+type AttemptValues = Omit<RunAttemptEntity, 'runId' | 'position' | 'organizationId' | 'run'>;
+
+/**
+ * Agent runs (DESIGN.md section 7): the pinned model through the connection that carries it,
+ * failing over once to the organization's effective fallback on a retriable failure, every step
+ * recorded. No transaction is open during a provider call; the run and its attempts are written
+ * together once the outcome is known.
+ */
+export class RunService {
+  constructor(
+    private readonly dataSource: DataSource,
+    private readonly agents: AgentService,
+    private readonly settings: ModelSettingsService,
+    private readonly keys: ProviderKeys,
+    private readonly endpoints: ProviderEndpoints,
+    private readonly timeoutMs: number,
+    private readonly catalog: Catalog,
+  ) {}
+
+  async run(ctx: RequestContext, input: RunAgentInput): Promise<RunEntity> {
+    const request = checkedRequest(input);
+    const createdAt = new Date();
+    const agent = await this.agents.get(ctx, input.agentId);
+    const effective = await this.settings.effective(ctx, agent.organizationId);
+    const pin = findPin(effective.availableModels, agent);
+    if (!pin) {
+      throw new DomainError(
+        ErrorCode.MODEL_NOT_AVAILABLE,
+        `The agent is pinned to ${agent.modelId} (${agent.billing}), which the organization's settings no longer offer; pin it to an available model with setAgentModel`,
+        { agentId: agent.id, model: agent.modelId, billing: agent.billing },
+      );
+    }
+    const steps = planRun(pin, effective, { tools: request.tools.length > 0 });
+    const routes = await this.keys.routes(steps.map((step) => carrierOf(step.option)));
+    const first = steps.findIndex((step) => step.action === 'SEND');
+    const firstRoute = routes[first];
+    if (firstRoute.kind === 'MISSING') {
+      throw new DomainError(ErrorCode.MODEL_NOT_AVAILABLE, `${steps[first].option.model.id} cannot run: ${firstRoute.reason}`, {
+        agentId: agent.id,
+        model: steps[first].option.model.id,
+      });
+    }
+
+    const attempts: AttemptValues[] = [];
+    const statusChanges: { route: KeyRoute; status: ConnectionStatus }[] = [];
+    let served: { option: ModelOption; withTools: boolean; output: RunOutputValue } | null = null;
+    for (const [index, step] of steps.entries()) {
+      const base = { modelId: step.option.model.id, provider: step.option.model.provider, billing: step.option.billing, connectionOwnerId: step.option.connectionOwnerId };
+      const startedAt = new Date();
+      const route = routes[index];
+      if (step.action === 'SKIP') {
+        attempts.push({ ...base, outcome: AttemptOutcome.SKIPPED, reason: step.reason, httpStatus: null, latencyMs: 0, inputTokens: null, outputTokens: null, error: null, startedAt });
+        continue;
+      }
+      if (route.kind === 'MISSING') {
+        const error = { provider: route.provider, httpStatus: null, type: 'no_credentials', message: `Not sent: ${route.reason}` };
+        attempts.push({ ...base, outcome: AttemptOutcome.FAILED, reason: 'NO_CREDENTIALS', httpStatus: null, latencyMs: 0, inputTokens: null, outputTokens: null, error, startedAt });
+        continue;
+      }
+      const started = performance.now();
+      const result = await this.keys.withKey(route, (apiKey) =>
+        sendChat(step.option.model.provider, apiKey, this.endpoints, this.timeoutMs, {
+          ...request,
+          model: step.option.model.id,
+          tools: step.withTools ? request.tools : [],
+        }),
+      );
+      const latencyMs = Math.round(performance.now() - started);
+      if (result.ok) {
+        const { text, toolCalls, inputTokens, outputTokens } = result.value;
+        attempts.push({ ...base, outcome: AttemptOutcome.SUCCEEDED, reason: null, httpStatus: 200, latencyMs, inputTokens, outputTokens, error: null, startedAt });
+        served = { option: step.option, withTools: step.withTools, output: { text, toolCalls } };
+        statusChanges.push({ route, status: ConnectionStatus.VERIFIED });
+        break;
+      }
+      const { failure } = result;
+      const { reason, retriable } = classifyFailure(failure);
+      const error: StoredProviderError = { provider: failure.provider, httpStatus: failure.httpStatus ?? null, type: failure.type, message: failure.message };
+      attempts.push({ ...base, outcome: AttemptOutcome.FAILED, reason, httpStatus: error.httpStatus, latencyMs, inputTokens: null, outputTokens: null, error, startedAt });
+      if (rejectsKey(failure)) statusChanges.push({ route, status: ConnectionStatus.INVALID });
+      if (!retriable) break;
+    }
+
+    const degraded =
+      request.tools.length > 0 && (served ? !served.withTools : steps.some((step) => step.action === 'SEND' && !step.withTools));
+    const run = this.dataSource.getRepository(RunEntity).create({
+      id: randomUUID(),
+      organizationId: agent.organizationId,
+      agentId: agent.id,
+      requestedBy: ctx.principal?.userId as string,
+      status: served ? RunStatus.SUCCEEDED : RunStatus.FAILED,
+      servedByModelId: served?.option.model.id ?? null,
+      servedByBilling: served?.option.billing ?? null,
+      servedByConnectionOwnerId: served?.option.connectionOwnerId ?? null,
+      output: served?.output ?? null,
+      degradedFeatures: degraded ? [ModelCapability.AGENT_TOOLS] : [],
+      error: served ? null : (attempts.at(-1)?.error ?? null),
+      createdAt,
+    });
+    const stored = attempts.map((attempt, index) =>
+      this.dataSource.getRepository(RunAttemptEntity).create({ ...attempt, runId: run.id, position: index + 1, organizationId: agent.organizationId }),
+    );
+
+    const changed = await this.dataSource.transaction(async (manager) => {
+      // TypeORM's deep-partial insert type cannot follow a JSON column holding arbitrary objects.
+      await manager.insert(RunEntity, run as QueryDeepPartialEntity<RunEntity>);
+      await manager.insert(RunAttemptEntity, stored as QueryDeepPartialEntity<RunAttemptEntity>[]);
+      const owners: string[] = [];
+      for (const { route, status } of statusChanges) {
+        if (await this.keys.markStatus(manager, route, status)) owners.push((route as { organizationId: string }).organizationId);
+      }
+      return owners;
+    });
+    for (const owner of changed) ctx.loaders.connections.clear(owner);
+    ctx.loaders.runs.byId.prime(run.id, run);
+    ctx.loaders.runs.attempts.prime(run.id, stored);
+    ctx.log.info(
+      {
+        runId: run.id,
+        agentId: agent.id,
+        status: run.status,
+        attempts: stored.map(({ modelId, billing, outcome, reason, httpStatus, latencyMs }) => ({ modelId, billing, outcome, reason, httpStatus, latencyMs })),
+        connectionStatusChanged: changed.length > 0 ? changed : undefined,
+      },
+      'agent run',
+    );
+    return run;
+  }
+
+  /** The run, or NOT_FOUND. */
+  async get(ctx: RequestContext, id: string): Promise<RunEntity> {
+    const run = await ctx.loaders.runs.byId.load(id);
+    if (!run) throw notFound('Run', id);
+    return run;
+  }
+
+  find(ctx: RequestContext, id: string): Promise<RunEntity | null> {
+    return ctx.loaders.runs.byId.load(id);
+  }
+
+  /** A run's attempts, in the order they were made, as the timeline shows them. */
+  async attemptsOf(ctx: RequestContext, run: RunEntity): Promise<(RunAttemptEntity & { model: CatalogModel })[]> {
+    const attempts = await ctx.loaders.runs.attempts.load(run.id);
+    return attempts.map((attempt) => ({ ...attempt, model: this.model(attempt.modelId) }));
+  }
+
+  /** The model option that answered; null when the run failed. */
+  servedBy(run: RunEntity): ModelOption | null {
+    if (!run.servedByModelId || !run.servedByBilling) return null;
+    return { model: this.model(run.servedByModelId), billing: run.servedByBilling, connectionOwnerId: run.servedByConnectionOwnerId };
+  }
+
+  /** An organization's usage in [from, to): one row per provider, model and billing. */
+  async usage(ctx: RequestContext, organization: OrganizationEntity, from: Date, to: Date): Promise<UsageRowValue[]> {
+    if (!(from.getTime() < to.getTime())) throw badInput('from must be before to', 'from');
+    if (to.getTime() - from.getTime() > USAGE_MAX_DAYS * 86_400_000) throw badInput(`The period may span at most ${USAGE_MAX_DAYS} days`, 'to');
+    const sums = await ctx.loaders.runs.usage.load({ organizationId: organization.id, from, to });
+    return sums.map(({ modelId, ...sum }) => {
+      const model = this.model(modelId);
+      const rates = model.platformCreditsPerMillionTokens;
+      const platformCredits =
+        sum.billing === Billing.PLATFORM_CREDITS ? (sum.inputTokens * rates.input + sum.outputTokens * rates.output) / 1_000_000 : 0;
+      return { ...sum, model, platformCredits };
+    });
+  }
+
+  private model(id: string): CatalogModel {
+    const model = this.catalog.find(id);
+    if (!model) throw new Error(`The stored model ${id} is not in the catalog`);
+    return model;
+  }
+}
