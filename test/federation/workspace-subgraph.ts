@@ -5,8 +5,9 @@ import { buildSubgraphSchema } from '@apollo/subgraph';
 import { parse } from 'graphql';
 
 /**
- * A second team's subgraph, for the gateway tests: workspaces, each in an organization that it
- * references by key only. It has no auth of its own; the test sets the workspaces it serves.
+ * A second team's subgraph, for the gateway tests: workspaces, each in an organization and
+ * optionally with an agent, both of which it references by key only. It has no auth of its own;
+ * the test sets the workspaces it serves.
  */
 export const WORKSPACE_SDL = `
   extend schema
@@ -16,9 +17,14 @@ export const WORKSPACE_SDL = `
     id: ID!
     name: String!
     organization: Organization!
+    agent: Agent
   }
 
   type Organization @key(fields: "id", resolvable: false) {
+    id: ID!
+  }
+
+  type Agent @key(fields: "id", resolvable: false) {
     id: ID!
   }
 
@@ -31,6 +37,8 @@ export interface Workspace {
   id: string;
   name: string;
   organizationId: string;
+  /** The workspace's agent, by id; none when left out. */
+  agentId?: string | null;
 }
 
 export interface WorkspaceSubgraph {
@@ -54,6 +62,7 @@ export async function startWorkspaceSubgraph(): Promise<WorkspaceSubgraph> {
         Query: { workspaces: () => workspaces },
         Workspace: {
           organization: (workspace: Workspace) => ({ __typename: 'Organization', id: workspace.organizationId }),
+          agent: (workspace: Workspace) => (workspace.agentId ? { __typename: 'Agent', id: workspace.agentId } : null),
           __resolveReference: (reference: { id: string }) => workspaces.find((workspace) => workspace.id === reference.id) ?? null,
         },
       } as never,
