@@ -1,4 +1,6 @@
 import { Query, Resolver } from 'type-graphql';
+import type { RequestContext } from '../context';
+import { DomainError, ErrorCode } from '../errors';
 import { type CatalogModel, catalog } from './catalog';
 import { Model } from './model.types';
 
@@ -10,7 +12,12 @@ export class CatalogResolver {
   }
 }
 
-/** Federation: another subgraph's reference to a Model by id. */
-export function resolveModelReference(reference: { id: string }): CatalogModel | null {
+/**
+ * Federation: another subgraph's reference to a Model by id. `_entities` answers without a token
+ * (gateways call it), so the token is checked here, as `modelCatalog`'s rule checks it: Model's
+ * own fields carry no rule. Asynchronous, so that a refusal fails this entity alone, not the list.
+ */
+export async function resolveModelReference(reference: { id: string }, ctx: RequestContext): Promise<CatalogModel | null> {
+  if (!ctx.principal) throw new DomainError(ErrorCode.UNAUTHENTICATED, ctx.authFailure ?? 'Authentication required');
   return catalog.find(reference.id) ?? null;
 }
