@@ -1,6 +1,7 @@
 import DataLoader from 'dataloader';
 import type { DataSource } from 'typeorm';
 import type { Catalog, Provider } from '../catalog/catalog';
+import { preparedQuery } from '../database/prepared';
 import { ANCESTOR_CHAIN, MAX_TREE_DEPTH, groupBy, normalizeId, uuidsOf } from '../organizations/organization.loaders';
 import { computeEffectiveModels, type EffectiveModels, type InheritanceFacts, type OwnSettings } from './effective-models';
 import { ModelSettingsEntity } from './model-settings.entity';
@@ -53,7 +54,7 @@ function settingsOf(row: FactsRow): OwnSettings | null {
 
 /** Loads the facts of the inheritance rule for any number of organizations; unknown ones are absent. */
 export async function loadInheritanceFacts(runner: Pick<DataSource, 'query'>, ids: string[]): Promise<Map<string, InheritanceFacts>> {
-  const rows: FactsRow[] = ids.length ? await runner.query(INHERITANCE_FACTS_SQL, inheritanceFactsParameters(ids)) : [];
+  const rows = ids.length ? await preparedQuery<FactsRow>(runner, 'byom_inheritance_facts', INHERITANCE_FACTS_SQL, inheritanceFactsParameters(ids)) : [];
   const facts = new Map<string, InheritanceFacts>();
   for (const [startId, chain] of groupBy(rows, (row) => row.start_id)) {
     const [own, ...ancestors] = chain;
