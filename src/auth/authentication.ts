@@ -35,7 +35,10 @@ const TOKEN_ERRORS = [
 export function createAuthenticator(
   auth: Config['auth'],
 ): (header: string | undefined, log?: Logger) => Promise<Authentication> {
-  const secret = auth.jwtSecret ? new TextEncoder().encode(auth.jwtSecret) : undefined;
+  // Imported once: given raw bytes, jose would import the key again for every token it checks.
+  const secret = auth.jwtSecret
+    ? crypto.subtle.importKey('raw', new TextEncoder().encode(auth.jwtSecret), { name: 'HMAC', hash: 'SHA-256' }, false, ['verify'])
+    : undefined;
   const keySet = auth.jwksUrl
     ? createRemoteJWKSet(new URL(auth.jwksUrl), { timeoutDuration: 5_000, cooldownDuration: 30_000 })
     : undefined;
@@ -48,7 +51,7 @@ export function createAuthenticator(
       issuer: auth.issuer,
       audience: auth.audience,
     };
-    if (alg === 'HS256' && secret) return (await jwtVerify(token, secret, options)).payload;
+    if (alg === 'HS256' && secret) return (await jwtVerify(token, await secret, options)).payload;
     if ((alg === 'RS256' || alg === 'ES256') && keySet) return (await jwtVerify(token, keySet, options)).payload;
     throw new errors.JOSEAlgNotAllowed(`tokens signed with ${alg ?? 'no algorithm'} are not accepted`);
   }
