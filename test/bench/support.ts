@@ -1,3 +1,5 @@
+import { fork } from 'node:child_process';
+import path from 'node:path';
 import { TEMPLATE_ENV, createTemplate, dropDatabase } from '../support/database';
 
 /** The PostgreSQL server the benchmarks run on: real PostgreSQL, never the embedded one. */
@@ -34,3 +36,105 @@ export function printTable(title: string, header: string[], rows: (string | numb
   process.stdout.write(`\n${title}\n${line(header)}\n${widths.map((w) => '-'.repeat(w)).join('  ')}\n`);
   for (const row of cells.slice(1)) process.stdout.write(`${line(row)}\n`);
 }
+
+export interface ServerProcessRequest {
+  id: number;
+  op: 'stats' | 'resetPeak' | 'stop';
+}
+
+export interface ServerProcessReply {
+  id: number;
+  result?: unknown;
+  error?: string;
+}
+
+export interface ServerProcessStats {
+  /** Resident set size now, bytes. */
+  rss: number;
+  heapUsed: number;
+  /** The highest RSS sampled (every 25 ms) since start or the last resetPeak. */
+  peakRss: number;
+  /** The kernel's high-water mark of the process's RSS, bytes. */
+  maxRss: number;
+  /** CPU time (user + system) the server process has used, ms. */
+  cpuMs: number;
+  /** SQL statements the server has sent (its SqlLogger's count). */
+  statements: number;
+}
+
+export interface ServerProcess {
+  url: string;
+  /** The server's own database (a copy of the template). */
+  databaseUrl: string;
+  pid: number;
+  stats(): Promise<ServerProcessStats>;
+  /** Starts sampling the peak RSS afresh. */
+  resetPeak(): Promise<ServerProcessStats>;
+  stop(): Promise<void>;
+}
+
+/**
+ * The test server (startTestServer) in a child process (server-process.ts), so that its RSS and
+ * CPU figures are its own and the load generator does not share its event loop. With
+ * BENCH_SERVER_CPU_PROF=<directory> the child writes a V8 CPU profile there when it stops;
+ * BENCH_SERVER_NODE_ARGS passes other Node options to it (e.g. `--trace-gc`).
+ */
+export async function startServerProcess(env: Record<string, string> = {}): Promise<ServerProcess> {
+  const profileDirectory = process.env.BENCH_SERVER_CPU_PROF;
+  const child = fork(require.resolve('ts-node/dist/bin.js'), ['--swc', path.join(__dirname, 'server-process.ts')], {
+    env: { ...process.env, BENCH_SERVER_ENV: JSON.stringify(env) },
+    execArgv: [
+      ...(profileDirectory ? ['--cpu-prof', `--cpu-prof-dir=${profileDirectory}`] : []),
+      ...(process.env.BENCH_SERVER_NODE_ARGS?.split(' ').filter(Boolean) ?? []),
+    ],
+    stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+  });
+  const pending = new Map<number, { resolve: (value: unknown) => void; reject: (error: Error) => void }>();
+  let nextId = 1;
+  const exited = new Promise<never>((_, reject) => {
+    child.once('exit', (code, signal) => {
+      const error = new Error(`the server process exited (${signal ?? code})`);
+      for (const waiting of pending.values()) waiting.reject(error);
+      pending.clear();
+      reject(error);
+    });
+  });
+  exited.catch(() => undefined);
+  child.on('message', (reply: ServerProcessReply) => {
+    const waiting = pending.get(reply.id);
+    if (!waiting) return;
+    pending.delete(reply.id);
+    if (reply.error !== undefined) waiting.reject(new Error(`in the server process: ${reply.error}`));
+    else waiting.resolve(reply.result);
+  });
+  const ready = new Promise<unknown>((resolve, reject) => pending.set(0, { resolve, reject }));
+  const started = (await Promise.race([ready, exited])) as { url: string; databaseUrl: string; pid: number };
+
+  const call = <T>(op: ServerProcessRequest['op']) =>
+    new Promise<T>((resolve, reject) => {
+      const id = nextId++;
+      pending.set(id, { resolve: resolve as (value: unknown) => void, reject });
+      child.send({ id, op } satisfies ServerProcessRequest);
+    });
+  let stopped: Promise<void> | undefined;
+  return {
+    ...started,
+    stats: () => call('stats'),
+    resetPeak: () => call('resetPeak'),
+    stop() {
+      stopped ??= (async () => {
+        if (child.exitCode !== null || child.signalCode !== null) return;
+        await call('stop');
+        const gone = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+        child.disconnect();
+        await gone;
+      })();
+      return stopped;
+    },
+  };
+}
+
+export const mb = (bytes: number) => `${(bytes / 1024 / 1024).toFixed(0)} MB`;
+
+/** How a figure compares with its target. */
+export const verdict = (met: boolean) => (met ? 'PASS' : 'MISS');
