@@ -7,6 +7,7 @@
 import 'reflect-metadata';
 import { benchConnect, benchReencrypt } from './connections.bench';
 import { benchEffectiveModels } from './effective-models.bench';
+import { benchRuns } from './runs.bench';
 import { BENCH_DATABASE_URL, prepareDatabases } from './support';
 
 async function main(): Promise<void> {
@@ -15,6 +16,7 @@ async function main(): Promise<void> {
     ['connect', benchConnect],
     ['reencrypt', benchReencrypt],
     ['effective-models', benchEffectiveModels],
+    ['runs', benchRuns],
   ];
   const only = process.env.BENCH_ONLY?.split(',').map((name) => name.trim());
   const unknown = only?.filter((name) => !benches.some(([known]) => known === name)) ?? [];
