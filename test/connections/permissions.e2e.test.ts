@@ -1,6 +1,6 @@
 import type { OrganizationEntity } from '../../src/organizations/organization.entity';
 import { makeTestKey, startProviderStandIn, type ProviderStandIn } from '../support/provider-stand-in';
-import { makePermissionTree, makeRejectedAuthorizations, type RejectedAuthorizations } from '../support/permission-tree';
+import { errorsOf, expected, makePermissionTree, makeRejectedAuthorizations, type RejectedAuthorizations } from '../support/permission-tree';
 import { startTestServer, type GraphQLResponse, type RequestOptions, type TestServer } from '../support/test-server';
 
 /**
@@ -27,15 +27,6 @@ const OPERATOR = { operator: 'ops' };
 type As = RequestOptions['as'];
 type Code = 'UNAUTHENTICATED' | 'FORBIDDEN' | 'BAD_USER_INPUT';
 type Provider = 'ANTHROPIC' | 'OPENAI';
-
-const byPath = (a: { path?: unknown }, b: { path?: unknown }) => JSON.stringify(a.path).localeCompare(JSON.stringify(b.path));
-
-/** The errors of a response as [path, code] pairs, sorted, for exact comparisons. */
-const errorsOf = (response: GraphQLResponse) =>
-  (response.errors ?? []).map((error) => ({ path: error.path, code: error.extensions.code })).sort(byPath);
-
-/** Expected errors, in the order errorsOf gives them. */
-const expected = (errors: { path: (string | number)[]; code: string }[]) => [...errors].sort(byPath);
 
 /** What the service shows of a key. */
 const hintOf = (apiKey: string) => `…${apiKey.slice(-4)}`;

@@ -4,8 +4,27 @@ import { Billing } from '../../src/catalog/model-options';
 import { ModelSettingsEntity } from '../../src/model-settings/model-settings.entity';
 import type { OrganizationEntity } from '../../src/organizations/organization.entity';
 import { makeConnection, makeModelSettings } from '../support/factories';
-import { makePermissionTree, makeRejectedAuthorizations, type PermissionTree, type RejectedAuthorizations } from '../support/permission-tree';
-import { startTestServer, type GraphQLResponse, type RequestOptions, type TestServer } from '../support/test-server';
+import {
+  actorOf,
+  type As,
+  CALLERS,
+  type Caller,
+  errorsOf,
+  expected,
+  type ErrorPath,
+  isAdmin,
+  isMember,
+  makePermissionTree,
+  makeRejectedAuthorizations,
+  OPERATOR,
+  ORG_KEYS,
+  ORG_NAMES,
+  type OrgKey,
+  type PermissionTree,
+  type RejectedAuthorizations,
+  type Role,
+} from '../support/permission-tree';
+import { startTestServer, type GraphQLResponse, type TestServer } from '../support/test-server';
 
 /**
  * Who may read effective models, model settings and agents, resolve models, change settings and
@@ -27,24 +46,10 @@ import { startTestServer, type GraphQLResponse, type RequestOptions, type TestSe
  * to a platform model that Acme EU's exclusive mode hides, so its modelAvailable is false.
  */
 
-const OPERATOR = { operator: 'ops' };
 const UNKNOWN_ID = '00000000-0000-4000-8000-0000000000aa';
 
-type As = RequestOptions['as'];
 type Code = 'UNAUTHENTICATED' | 'FORBIDDEN';
-type OrgKey = keyof PermissionTree;
-type Role = 'ADMIN' | 'MEMBER';
 
-const ORG_KEYS: OrgKey[] = ['acme', 'acmeEu', 'sales', 'acmeUs', 'globex', 'hooli', 'umbrella'];
-const ORG_NAMES: Record<OrgKey, string> = {
-  acme: 'Acme',
-  acmeEu: 'Acme EU',
-  sales: 'Acme EU Sales',
-  acmeUs: 'Acme US',
-  globex: 'Globex',
-  hooli: 'Hooli',
-  umbrella: 'Umbrella',
-};
 /** The provider each organization has connected itself. */
 const CONNECTED: Partial<Record<OrgKey, Provider>> = {
   acme: Provider.ANTHROPIC,
@@ -90,39 +95,6 @@ const REPIN: Record<OrgKey, { agent: string; model: string }> = {
   hooli: { agent: 'Hooli bot', model: 'mini' },
   umbrella: { agent: 'Umbrella bot', model: 'sonnet' },
 };
-
-/** A caller with a valid token, and its role in each organization (an operator reads like an admin everywhere). */
-interface Caller {
-  label: string;
-  as: As;
-  roles: Partial<Record<OrgKey, Role>>;
-}
-const CALLERS: Caller[] = [
-  { label: 'an operator', as: OPERATOR, roles: Object.fromEntries(ORG_KEYS.map((key) => [key, 'ADMIN'])) },
-  { label: 'an admin of the organization', as: 'eu-admin', roles: { acmeEu: 'ADMIN' } },
-  { label: 'a member of the organization', as: 'eu-member', roles: { acmeEu: 'MEMBER' } },
-  { label: 'an admin of the parent organization', as: 'parent-admin', roles: { acme: 'ADMIN' } },
-  { label: 'a member of a sub-organization', as: 'sales-member', roles: { sales: 'MEMBER' } },
-  { label: 'a member of a sibling organization', as: 'us-member', roles: { acmeUs: 'MEMBER' } },
-  { label: 'an admin of another organization', as: 'globex-admin', roles: { globex: 'ADMIN' } },
-  { label: 'a member of another organization', as: 'hooli-member', roles: { hooli: 'MEMBER' } },
-  { label: 'an admin of one organization who is a member of another', as: 'mixed', roles: { hooli: 'ADMIN', umbrella: 'MEMBER' } },
-  { label: 'a signed-in user with no membership', as: 'stranger', roles: {} },
-];
-const isMember = (caller: Caller, key: OrgKey) => caller.roles[key] !== undefined;
-const isAdmin = (caller: Caller, key: OrgKey) => caller.roles[key] === 'ADMIN';
-/** The user id a caller's changes are recorded under. */
-const actorOf = (as: As) => (typeof as === 'string' ? as : 'ops');
-
-type ErrorPath = (string | number)[];
-const byPath = (a: { path?: unknown }, b: { path?: unknown }) => JSON.stringify(a.path).localeCompare(JSON.stringify(b.path));
-
-/** The errors of a response as [path, code] pairs, sorted, for exact comparisons. */
-const errorsOf = (response: GraphQLResponse) =>
-  (response.errors ?? []).map((error) => ({ path: error.path, code: error.extensions.code })).sort(byPath);
-
-/** Expected errors, in the order errorsOf gives them. */
-const expected = (errors: { path: ErrorPath; code: string }[]) => [...errors].sort(byPath);
 
 const RESOLVE = `query($organizationId: ID!, $model: String!) {
   resolveModel(organizationId: $organizationId, model: $model) { model { id } billing connectionOwner { id } }

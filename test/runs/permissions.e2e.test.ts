@@ -1,8 +1,24 @@
 import { catalog } from '../../src/catalog/catalog';
 import type { OrganizationEntity } from '../../src/organizations/organization.entity';
-import { makePermissionTree, makeRejectedAuthorizations, type PermissionTree, type RejectedAuthorizations } from '../support/permission-tree';
+import {
+  actorOf,
+  type As,
+  CALLERS,
+  errorsOf,
+  expected,
+  isAdmin,
+  isMember,
+  makePermissionTree,
+  makeRejectedAuthorizations,
+  OPERATOR,
+  ORG_KEYS,
+  ORG_NAMES,
+  type OrgKey,
+  type PermissionTree,
+  type RejectedAuthorizations,
+} from '../support/permission-tree';
 import { makeTestKey, startProviderStandIn, type ProviderStandIn } from '../support/provider-stand-in';
-import { startTestServer, type GraphQLResponse, type RequestOptions, type TestServer } from '../support/test-server';
+import { startTestServer, type TestServer } from '../support/test-server';
 
 /**
  * Who may run agents, read runs, read an organization's usage and upload files (DESIGN.md
@@ -27,58 +43,9 @@ import { startTestServer, type GraphQLResponse, type RequestOptions, type TestSe
  * period of the beforeAll runs, so the runs the tests themselves make never change it.
  */
 
-const OPERATOR = { operator: 'ops' };
 const UNKNOWN_ID = '00000000-0000-4000-8000-0000000000aa';
 const PLATFORM_ANTHROPIC_KEY = makeTestKey('ANTHROPIC');
 const PLATFORM_MODEL = 'claude-sonnet-4-6';
-
-type As = RequestOptions['as'];
-type OrgKey = keyof PermissionTree;
-type Role = 'ADMIN' | 'MEMBER';
-
-const ORG_KEYS: OrgKey[] = ['acme', 'acmeEu', 'sales', 'acmeUs', 'globex', 'hooli', 'umbrella'];
-const ORG_NAMES: Record<OrgKey, string> = {
-  acme: 'Acme',
-  acmeEu: 'Acme EU',
-  sales: 'Acme EU Sales',
-  acmeUs: 'Acme US',
-  globex: 'Globex',
-  hooli: 'Hooli',
-  umbrella: 'Umbrella',
-};
-
-/** A caller with a valid token, and its role in each organization (an operator reads like an admin everywhere). */
-interface Caller {
-  label: string;
-  as: As;
-  roles: Partial<Record<OrgKey, Role>>;
-}
-const CALLERS: Caller[] = [
-  { label: 'an operator', as: OPERATOR, roles: Object.fromEntries(ORG_KEYS.map((key) => [key, 'ADMIN'])) },
-  { label: 'an admin of the organization', as: 'eu-admin', roles: { acmeEu: 'ADMIN' } },
-  { label: 'a member of the organization', as: 'eu-member', roles: { acmeEu: 'MEMBER' } },
-  { label: 'an admin of the parent organization', as: 'parent-admin', roles: { acme: 'ADMIN' } },
-  { label: 'a member of a sub-organization', as: 'sales-member', roles: { sales: 'MEMBER' } },
-  { label: 'a member of a sibling organization', as: 'us-member', roles: { acmeUs: 'MEMBER' } },
-  { label: 'an admin of another organization', as: 'globex-admin', roles: { globex: 'ADMIN' } },
-  { label: 'a member of another organization', as: 'hooli-member', roles: { hooli: 'MEMBER' } },
-  { label: 'an admin of one organization who is a member of another', as: 'mixed', roles: { hooli: 'ADMIN', umbrella: 'MEMBER' } },
-  { label: 'a signed-in user with no membership', as: 'stranger', roles: {} },
-];
-const isMember = (caller: Caller, key: OrgKey) => caller.roles[key] !== undefined;
-const isAdmin = (caller: Caller, key: OrgKey) => caller.roles[key] === 'ADMIN';
-/** The user id a caller's runs are recorded under. */
-const actorOf = (as: As) => (typeof as === 'string' ? as : 'ops');
-
-type ErrorPath = (string | number)[];
-const byPath = (a: { path?: unknown }, b: { path?: unknown }) => JSON.stringify(a.path).localeCompare(JSON.stringify(b.path));
-
-/** The errors of a response as [path, code] pairs, sorted, for exact comparisons. */
-const errorsOf = (response: GraphQLResponse) =>
-  (response.errors ?? []).map((error) => ({ path: error.path, code: error.extensions.code })).sort(byPath);
-
-/** Expected errors, in the order errorsOf gives them. */
-const expected = (errors: { path: ErrorPath; code: string }[]) => [...errors].sort(byPath);
 
 type RunField = 'agent' | 'status' | 'attempts' | 'servedBy' | 'output' | 'degradedFeatures' | 'error' | 'createdAt';
 /** Every field of a Run but id, with the selection asked for; nullable ones are null on their own when denied, the others null the Run. */

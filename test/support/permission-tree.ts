@@ -2,7 +2,7 @@ import { SignJWT, UnsecuredJWT } from 'jose';
 import type { DataSource } from 'typeorm';
 import type { OrganizationEntity } from '../../src/organizations/organization.entity';
 import { makeMembership, makeOrganization, OrgRole } from './factories';
-import { TEST_JWT_SECRET, type TestServer } from './test-server';
+import { type GraphQLResponse, type RequestOptions, TEST_JWT_SECRET, type TestServer } from './test-server';
 
 /**
  * The organizations and users every permission matrix uses ("the organization" is Acme EU):
@@ -46,6 +46,57 @@ export async function makePermissionTree(ds: DataSource): Promise<PermissionTree
   await makeMembership(ds, umbrella, 'mixed', OrgRole.MEMBER);
   return { acme, acmeEu, sales, acmeUs, globex, hooli, umbrella };
 }
+
+/** How a test calls: a user id, an operator, a raw Authorization header, or nothing. */
+export type As = RequestOptions['as'];
+export const OPERATOR = { operator: 'ops' };
+
+export type OrgKey = keyof PermissionTree;
+export type Role = 'ADMIN' | 'MEMBER';
+
+export const ORG_KEYS: OrgKey[] = ['acme', 'acmeEu', 'sales', 'acmeUs', 'globex', 'hooli', 'umbrella'];
+export const ORG_NAMES: Record<OrgKey, string> = {
+  acme: 'Acme',
+  acmeEu: 'Acme EU',
+  sales: 'Acme EU Sales',
+  acmeUs: 'Acme US',
+  globex: 'Globex',
+  hooli: 'Hooli',
+  umbrella: 'Umbrella',
+};
+
+/** A caller with a valid token, and its role in each organization (an operator reads like an admin everywhere). */
+export interface Caller {
+  label: string;
+  as: As;
+  roles: Partial<Record<OrgKey, Role>>;
+}
+export const CALLERS: Caller[] = [
+  { label: 'an operator', as: OPERATOR, roles: Object.fromEntries(ORG_KEYS.map((key) => [key, 'ADMIN'])) },
+  { label: 'an admin of the organization', as: 'eu-admin', roles: { acmeEu: 'ADMIN' } },
+  { label: 'a member of the organization', as: 'eu-member', roles: { acmeEu: 'MEMBER' } },
+  { label: 'an admin of the parent organization', as: 'parent-admin', roles: { acme: 'ADMIN' } },
+  { label: 'a member of a sub-organization', as: 'sales-member', roles: { sales: 'MEMBER' } },
+  { label: 'a member of a sibling organization', as: 'us-member', roles: { acmeUs: 'MEMBER' } },
+  { label: 'an admin of another organization', as: 'globex-admin', roles: { globex: 'ADMIN' } },
+  { label: 'a member of another organization', as: 'hooli-member', roles: { hooli: 'MEMBER' } },
+  { label: 'an admin of one organization who is a member of another', as: 'mixed', roles: { hooli: 'ADMIN', umbrella: 'MEMBER' } },
+  { label: 'a signed-in user with no membership', as: 'stranger', roles: {} },
+];
+export const isMember = (caller: Caller, key: OrgKey) => caller.roles[key] !== undefined;
+export const isAdmin = (caller: Caller, key: OrgKey) => caller.roles[key] === 'ADMIN';
+/** The user id a caller's changes and runs are recorded under. */
+export const actorOf = (as: As) => (typeof as === 'string' ? as : 'ops');
+
+export type ErrorPath = (string | number)[];
+const byPath = (a: { path?: unknown }, b: { path?: unknown }) => JSON.stringify(a.path).localeCompare(JSON.stringify(b.path));
+
+/** The errors of a response as [path, code] pairs, sorted, for exact comparisons. */
+export const errorsOf = (response: GraphQLResponse) =>
+  (response.errors ?? []).map((error) => ({ path: error.path, code: error.extensions.code })).sort(byPath);
+
+/** Expected errors, in the order errorsOf gives them. */
+export const expected = (errors: { path: ErrorPath; code: string }[]) => [...errors].sort(byPath);
 
 const WRONG_SECRET = 'another-secret-that-is-also-at-least-32-characters';
 
