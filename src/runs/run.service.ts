@@ -12,7 +12,7 @@ import type { ModelSettingsService } from '../model-settings/model-settings.serv
 import type { OrganizationEntity } from '../organizations/organization.entity';
 import { sendChat, type ChatRequest, type ChatTool } from '../providers/provider-calls';
 import type { ProviderEndpoints } from '../providers/provider-clients';
-import { classifyFailure, planRun, rejectsKey } from './failover';
+import { classifyFailure, planRun, rejectsKey, type RunStep } from './failover';
 import { AttemptOutcome, RunAttemptEntity, RunEntity, RunStatus, type RunOutputValue, type StoredProviderError } from './run.entity';
 import type { UsageSum } from './run.loaders';
 import { MessageRole } from './run.types';
@@ -72,6 +72,17 @@ export function checkedRequest(input: RunAgentInput): Omit<ChatRequest, 'model'>
 
 type AttemptValues = Omit<RunAttemptEntity, 'runId' | 'position' | 'organizationId' | 'run'>;
 
+/** What one step of a run came to. */
+interface StepResult {
+  attempt: AttemptValues;
+  /** The answer, when this step served the run. */
+  output?: RunOutputValue;
+  /** What the call says of the connection's key: refused, or accepted. */
+  keyStatus?: ConnectionStatus;
+  /** Whether the run may go on to its next step. */
+  goOn: boolean;
+}
+
 /**
  * Agent runs (DESIGN.md section 7): the pinned model through the connection that carries it,
  * failing over once to the organization's effective fallback on a retriable failure, every step
@@ -115,55 +126,29 @@ export class RunService {
 
     const attempts: AttemptValues[] = [];
     const statusChanges: { route: KeyRoute; status: ConnectionStatus }[] = [];
-    let served: { option: ModelOption; withTools: boolean; output: RunOutputValue } | null = null;
+    let served: { step: Extract<RunStep, { action: 'SEND' }>; output: RunOutputValue } | null = null;
     for (const [index, step] of steps.entries()) {
-      const base = { modelId: step.option.model.id, provider: step.option.model.provider, billing: step.option.billing, connectionOwnerId: step.option.connectionOwnerId };
-      const startedAt = new Date();
-      const route = routes[index];
-      if (step.action === 'SKIP') {
-        attempts.push({ ...base, outcome: AttemptOutcome.SKIPPED, reason: step.reason, httpStatus: null, latencyMs: 0, inputTokens: null, outputTokens: null, error: null, startedAt });
-        continue;
-      }
-      if (route.kind === 'MISSING') {
-        const error = { provider: route.provider, httpStatus: null, type: 'no_credentials', message: `Not sent: ${route.reason}` };
-        attempts.push({ ...base, outcome: AttemptOutcome.FAILED, reason: 'NO_CREDENTIALS', httpStatus: null, latencyMs: 0, inputTokens: null, outputTokens: null, error, startedAt });
-        continue;
-      }
-      const started = performance.now();
-      const result = await this.keys.withKey(route, (apiKey) =>
-        sendChat(step.option.model.provider, apiKey, this.endpoints, this.timeoutMs, {
-          ...request,
-          model: step.option.model.id,
-          tools: step.withTools ? request.tools : [],
-        }),
-      );
-      const latencyMs = Math.round(performance.now() - started);
-      if (result.ok) {
-        const { text, toolCalls, inputTokens, outputTokens } = result.value;
-        attempts.push({ ...base, outcome: AttemptOutcome.SUCCEEDED, reason: null, httpStatus: 200, latencyMs, inputTokens, outputTokens, error: null, startedAt });
-        served = { option: step.option, withTools: step.withTools, output: { text, toolCalls } };
-        statusChanges.push({ route, status: ConnectionStatus.VERIFIED });
+      const result = await this.carryOut(step, routes[index], request);
+      attempts.push(result.attempt);
+      if (result.keyStatus) statusChanges.push({ route: routes[index], status: result.keyStatus });
+      if (result.output && step.action === 'SEND') {
+        served = { step, output: result.output };
         break;
       }
-      const { failure } = result;
-      const { reason, retriable } = classifyFailure(failure);
-      const error: StoredProviderError = { provider: failure.provider, httpStatus: failure.httpStatus ?? null, type: failure.type, message: failure.message };
-      attempts.push({ ...base, outcome: AttemptOutcome.FAILED, reason, httpStatus: error.httpStatus, latencyMs, inputTokens: null, outputTokens: null, error, startedAt });
-      if (rejectsKey(failure)) statusChanges.push({ route, status: ConnectionStatus.INVALID });
-      if (!retriable) break;
+      if (!result.goOn) break;
     }
 
     const degraded =
-      request.tools.length > 0 && (served ? !served.withTools : steps.some((step) => step.action === 'SEND' && !step.withTools));
+      request.tools.length > 0 && (served ? !served.step.withTools : steps.some((step) => step.action === 'SEND' && !step.withTools));
     const run = this.dataSource.getRepository(RunEntity).create({
       id: randomUUID(),
       organizationId: agent.organizationId,
       agentId: agent.id,
       requestedBy: ctx.principal?.userId as string,
       status: served ? RunStatus.SUCCEEDED : RunStatus.FAILED,
-      servedByModelId: served?.option.model.id ?? null,
-      servedByBilling: served?.option.billing ?? null,
-      servedByConnectionOwnerId: served?.option.connectionOwnerId ?? null,
+      servedByModelId: served?.step.option.model.id ?? null,
+      servedByBilling: served?.step.option.billing ?? null,
+      servedByConnectionOwnerId: served?.step.option.connectionOwnerId ?? null,
       output: served?.output ?? null,
       degradedFeatures: degraded ? [ModelCapability.AGENT_TOOLS] : [],
       error: served ? null : (attempts.at(-1)?.error ?? null),
@@ -197,6 +182,57 @@ export class RunService {
       'agent run',
     );
     return run;
+  }
+
+  /**
+   * One step of a run: its row of the timeline, the answer when it served, what it says of the
+   * connection's key, and whether the run may go on to its next step.
+   */
+  private async carryOut(step: RunStep, route: KeyRoute, request: Omit<ChatRequest, 'model'>): Promise<StepResult> {
+    const startedAt = new Date();
+    const { model, billing, connectionOwnerId } = step.option;
+    const row = (outcome: AttemptOutcome, fields: Partial<AttemptValues> = {}): AttemptValues => ({
+      modelId: model.id,
+      provider: model.provider,
+      billing,
+      connectionOwnerId,
+      outcome,
+      reason: null,
+      httpStatus: null,
+      latencyMs: 0,
+      inputTokens: null,
+      outputTokens: null,
+      error: null,
+      startedAt,
+      ...fields,
+    });
+    if (step.action === 'SKIP') return { attempt: row(AttemptOutcome.SKIPPED, { reason: step.reason }), goOn: true };
+    if (route.kind === 'MISSING') {
+      const error = { provider: route.provider, httpStatus: null, type: 'no_credentials', message: `Not sent: ${route.reason}` };
+      return { attempt: row(AttemptOutcome.FAILED, { reason: 'NO_CREDENTIALS', error }), goOn: true };
+    }
+    const started = performance.now();
+    const result = await this.keys.withKey(route, (apiKey) =>
+      sendChat(model.provider, apiKey, this.endpoints, this.timeoutMs, { ...request, model: model.id, tools: step.withTools ? request.tools : [] }),
+    );
+    const latencyMs = Math.round(performance.now() - started);
+    if (result.ok) {
+      const { text, toolCalls, inputTokens, outputTokens } = result.value;
+      return {
+        attempt: row(AttemptOutcome.SUCCEEDED, { httpStatus: 200, latencyMs, inputTokens, outputTokens }),
+        output: { text, toolCalls },
+        keyStatus: ConnectionStatus.VERIFIED,
+        goOn: false,
+      };
+    }
+    const { failure } = result;
+    const { reason, retriable } = classifyFailure(failure);
+    const error: StoredProviderError = { provider: failure.provider, httpStatus: failure.httpStatus ?? null, type: failure.type, message: failure.message };
+    return {
+      attempt: row(AttemptOutcome.FAILED, { reason, httpStatus: error.httpStatus, latencyMs, error }),
+      keyStatus: rejectsKey(failure) ? ConnectionStatus.INVALID : undefined,
+      goOn: retriable,
+    };
   }
 
   /** The run, or NOT_FOUND. */
