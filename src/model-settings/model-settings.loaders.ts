@@ -53,7 +53,7 @@ function settingsOf(row: FactsRow): OwnSettings | null {
 }
 
 /** Loads the facts of the inheritance rule for any number of organizations; unknown ones are absent. */
-export async function loadInheritanceFacts(runner: Pick<DataSource, 'query'>, ids: string[]): Promise<Map<string, InheritanceFacts>> {
+async function loadInheritanceFacts(runner: Pick<DataSource, 'query'>, ids: string[]): Promise<Map<string, InheritanceFacts>> {
   const rows = ids.length ? await preparedQuery<FactsRow>(runner, 'byom_inheritance_facts', INHERITANCE_FACTS_SQL, inheritanceFactsParameters(ids)) : [];
   const facts = new Map<string, InheritanceFacts>();
   for (const [startId, chain] of groupBy(rows, (row) => row.start_id)) {

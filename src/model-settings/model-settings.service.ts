@@ -62,7 +62,7 @@ ORDER BY below.depth, below.name
 LIMIT $3`;
 
 /** What an update warns about: tool use that will degrade, and a fallback that cannot do all the primary does. */
-export function settingsWarnings(primary: CatalogModel, fallback: CatalogModel | null): string[] {
+function settingsWarnings(primary: CatalogModel, fallback: CatalogModel | null): string[] {
   const warnings: string[] = [];
   for (const [role, model] of [['primary', primary], ['fallback', fallback]] as const) {
     if (model && !model.capabilities.includes(ModelCapability.AGENT_TOOLS)) {

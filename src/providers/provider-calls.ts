@@ -67,7 +67,7 @@ export function sanitizeProviderMessage(message: string): string {
 }
 
 /** What went wrong with a call, in the provider's words where it gave some. */
-export function describeCallFailure(provider: Provider, error: unknown, timedOut: boolean, timeoutMs: number): CallFailure {
+function describeCallFailure(provider: Provider, error: unknown, timedOut: boolean, timeoutMs: number): CallFailure {
   const name = providerName(provider);
   const failure: ProviderFailure = timedOut ? { kind: 'TIMEOUT' } : describeProviderFailure(error);
   if (failure.kind === 'TIMEOUT') return { ...failure, provider, type: 'timeout', message: `${name} did not answer within ${timeoutMs} ms` };
@@ -90,8 +90,11 @@ export function describeCallFailure(provider: Provider, error: unknown, timedOut
   return { ...failure, provider, type: 'unexpected_error', message: `${name} gave an answer the service could not read` };
 }
 
-/** Runs one SDK call under the service's own deadline, so a timeout is known as one whatever the SDK throws for it. */
-async function call<T>(provider: Provider, timeoutMs: number, work: (signal: AbortSignal) => Promise<T>): Promise<CallResult<T>> {
+/**
+ * Runs one SDK call under the service's own deadline, so that a timeout is known as one whatever
+ * error class the SDK throws for it (openai's can arrive as a plain connection error).
+ */
+export async function callProvider<T>(provider: Provider, timeoutMs: number, work: (signal: AbortSignal) => Promise<T>): Promise<CallResult<T>> {
   const deadline = AbortSignal.timeout(timeoutMs);
   try {
     return { ok: true, value: await work(deadline) };
@@ -109,7 +112,7 @@ export function sendChat(
   request: ChatRequest,
 ): Promise<CallResult<ChatAnswer>> {
   if (provider === Provider.ANTHROPIC) {
-    return call(provider, timeoutMs, async (signal) => {
+    return callProvider(provider, timeoutMs, async (signal) => {
       const message = await anthropicClient(apiKey, endpoints, timeoutMs).messages.create(
         {
           model: request.model,
@@ -136,7 +139,7 @@ export function sendChat(
       };
     });
   }
-  return call(provider, timeoutMs, async (signal) => {
+  return callProvider(provider, timeoutMs, async (signal) => {
     const completion = await openaiClient(apiKey, endpoints, timeoutMs).chat.completions.create(
       {
         model: request.model,
@@ -186,7 +189,7 @@ export function uploadAnthropicFile(
   timeoutMs: number,
   file: { filename: string; mimeType: string; content: Buffer },
 ): Promise<CallResult<{ id: string }>> {
-  return call(Provider.ANTHROPIC, timeoutMs, async (signal) => {
+  return callProvider(Provider.ANTHROPIC, timeoutMs, async (signal) => {
     const uploaded = await anthropicClient(apiKey, endpoints, timeoutMs).files.upload(
       { file: await toFile(file.content, file.filename, { type: file.mimeType }) },
       { signal },

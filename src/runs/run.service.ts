@@ -30,15 +30,15 @@ export interface UsageRowValue extends Omit<UsageSum, 'modelId'> {
   platformCredits: number;
 }
 
-export const MAX_MESSAGES = 500;
-export const MAX_TOKENS_LIMIT = 128_000;
-export const MAX_TOOLS = 64;
+const MAX_MESSAGES = 500;
+const MAX_TOKENS_LIMIT = 128_000;
+const MAX_TOOLS = 64;
 const TOOL_NAME = /^[A-Za-z0-9_-]{1,64}$/;
 /** The longest usage period one request may ask for. */
-export const USAGE_MAX_DAYS = 366;
+const USAGE_MAX_DAYS = 366;
 
 /** Checks a run's request before anything is sent; BAD_USER_INPUT naming the field otherwise. */
-export function checkedRequest(input: RunAgentInput): Omit<ChatRequest, 'model'> {
+function checkedRequest(input: RunAgentInput): Omit<ChatRequest, 'model'> {
   if (input.messages.length === 0) throw badInput('messages must hold at least one message', 'input.messages');
   if (input.messages.length > MAX_MESSAGES) throw badInput(`messages may hold at most ${MAX_MESSAGES} messages`, 'input.messages');
   input.messages.forEach((message, index) => {

@@ -1,3 +1,4 @@
+import type { DataSource } from 'typeorm';
 import { Provider } from '../catalog/catalog';
 import { Billing } from '../catalog/model-options';
 import { ConnectionStatus } from '../connections/provider-connection.entity';
@@ -9,7 +10,6 @@ import { checkedName } from '../names';
 import type { OrganizationService } from '../organizations/organization.service';
 import { uploadAnthropicFile } from '../providers/provider-calls';
 import type { ProviderEndpoints } from '../providers/provider-clients';
-import type { DataSource } from 'typeorm';
 
 /** The largest file accepted, decoded. */
 export const UPLOAD_MAX_BYTES = 10 * 1024 * 1024;
@@ -27,7 +27,7 @@ export interface UploadedFileValue {
 }
 
 /** The file's bytes from strict base64, within the size limit; BAD_USER_INPUT otherwise. */
-export function decodeUpload(contentBase64: string): Buffer {
+function decodeUpload(contentBase64: string): Buffer {
   const field = 'input.contentBase64';
   // The size is known before decoding: a huge body is refused without copying it.
   const padding = contentBase64.endsWith('==') ? 2 : contentBase64.endsWith('=') ? 1 : 0;

@@ -1,6 +1,6 @@
 import type { OrganizationEntity } from '../../src/organizations/organization.entity';
 import { makeMembership, makeOrganization, OrgRole } from '../support/factories';
-import { makePermissionTree, makeRejectedAuthorizations, type RejectedAuthorizations } from '../support/permission-tree';
+import { makePermissionTree, makeRejectedAuthorizations, type RejectedAuthorizations, unauthenticatedCallers } from '../support/permission-tree';
 import { startTestServer, type GraphQLResponse, type RequestOptions, type TestServer } from '../support/test-server';
 
 /**
@@ -55,16 +55,7 @@ describe('permissions (DESIGN.md section 2)', () => {
   });
 
   /** Callers without a valid token: UNAUTHENTICATED, whatever their token claims. */
-  const UNAUTHENTICATED: { label: string; as: () => As; message: RegExp }[] = [
-    { label: 'a caller without a token', as: () => undefined, message: /Authentication required/ },
-    { label: 'a caller with a Basic Authorization header', as: () => ({ raw: headers.basic }), message: /must be "Bearer <token>"/ },
-    { label: 'a caller whose header lacks the Bearer scheme', as: () => ({ raw: headers.noScheme }), message: /must be "Bearer <token>"/ },
-    { label: 'a caller whose bearer token is not a JWT', as: () => ({ raw: headers.notJwt }), message: /not valid/ },
-    { label: 'a token signed with the wrong secret', as: () => ({ raw: headers.wrongSecret }), message: /not valid/ },
-    { label: 'an expired token', as: () => ({ raw: headers.expired }), message: /expired/ },
-    { label: 'an unsigned (alg none) token', as: () => ({ raw: headers.unsigned }), message: /not valid/ },
-    { label: 'a token without exp', as: () => ({ raw: headers.noExp }), message: /not valid/ },
-  ];
+  const UNAUTHENTICATED = unauthenticatedCallers(() => headers);
 
   /** Callers with a valid token who are not operators. */
   const SIGNED_IN: { label: string; as: As }[] = [

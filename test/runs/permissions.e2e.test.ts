@@ -10,6 +10,7 @@ import {
   isMember,
   makePermissionTree,
   makeRejectedAuthorizations,
+  unauthenticatedCallers,
   OPERATOR,
   ORG_KEYS,
   ORG_NAMES,
@@ -187,16 +188,7 @@ describe('runs, usage and uploads: permissions (DESIGN.md sections 2 and 7)', ()
   });
 
   /** Callers without a valid token: UNAUTHENTICATED, whatever their token claims. */
-  const UNAUTHENTICATED: { label: string; as: () => As; message: RegExp }[] = [
-    { label: 'a caller without a token', as: () => undefined, message: /Authentication required/ },
-    { label: 'a caller with a Basic Authorization header', as: () => ({ raw: headers.basic }), message: /must be "Bearer <token>"/ },
-    { label: 'a caller whose header lacks the Bearer scheme', as: () => ({ raw: headers.noScheme }), message: /must be "Bearer <token>"/ },
-    { label: 'a caller whose bearer token is not a JWT', as: () => ({ raw: headers.notJwt }), message: /not valid/ },
-    { label: 'a token signed with the wrong secret', as: () => ({ raw: headers.wrongSecret }), message: /not valid/ },
-    { label: 'an expired token', as: () => ({ raw: headers.expired }), message: /expired/ },
-    { label: 'an unsigned (alg none) token', as: () => ({ raw: headers.unsigned }), message: /not valid/ },
-    { label: 'a token without exp', as: () => ({ raw: headers.noExp }), message: /not valid/ },
-  ];
+  const UNAUTHENTICATED = unauthenticatedCallers(() => headers);
 
   describe('without a valid token', () => {
     describe.each(UNAUTHENTICATED)('$label', ({ as, message }) => {

@@ -126,3 +126,25 @@ export async function makeRejectedAuthorizations(server: TestServer): Promise<Re
     noExp: `Bearer ${await signed(TEST_JWT_SECRET).sign(new TextEncoder().encode(TEST_JWT_SECRET))}`,
   };
 }
+
+/** A caller without a valid token, and what the UNAUTHENTICATED message says of it. */
+export interface UnauthenticatedCaller {
+  label: string;
+  /** Read when a test runs: the headers are made in beforeAll. */
+  as: () => As;
+  message: RegExp;
+}
+
+/** Every kind of caller without a valid token: each gets UNAUTHENTICATED, whatever its token claims. */
+export function unauthenticatedCallers(headers: () => RejectedAuthorizations): UnauthenticatedCaller[] {
+  return [
+    { label: 'a caller without a token', as: () => undefined, message: /Authentication required/ },
+    { label: 'a caller with a Basic Authorization header', as: () => ({ raw: headers().basic }), message: /must be "Bearer <token>"/ },
+    { label: 'a caller whose header lacks the Bearer scheme', as: () => ({ raw: headers().noScheme }), message: /must be "Bearer <token>"/ },
+    { label: 'a caller whose bearer token is not a JWT', as: () => ({ raw: headers().notJwt }), message: /not valid/ },
+    { label: 'a token signed with the wrong secret', as: () => ({ raw: headers().wrongSecret }), message: /not valid/ },
+    { label: 'an expired token', as: () => ({ raw: headers().expired }), message: /expired/ },
+    { label: 'an unsigned (alg none) token', as: () => ({ raw: headers().unsigned }), message: /not valid/ },
+    { label: 'a token without exp', as: () => ({ raw: headers().noExp }), message: /not valid/ },
+  ];
+}
