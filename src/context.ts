@@ -38,11 +38,12 @@ export function createRequestContext(
   requestId: string,
   log: Logger,
 ): RequestContext {
+  const organizations = createOrganizationLoaders(dataSource);
   const loaders: Loaders = {
-    organizations: createOrganizationLoaders(dataSource),
+    organizations,
     connections: createConnectionLoader(dataSource),
     auditPages: createAuditLoader(dataSource),
-    modelSettings: createModelSettingsLoaders(dataSource, catalog),
+    modelSettings: createModelSettingsLoaders(dataSource, catalog, organizations, authentication.principal?.userId ?? null),
     agents: createAgentLoaders(dataSource),
     runs: createRunLoaders(dataSource),
   };
@@ -52,6 +53,6 @@ export function createRequestContext(
     principal: authentication.principal,
     authFailure: authentication.principal ? undefined : authentication.failure,
     loaders,
-    access: new Access(authentication.principal, loaders.organizations),
+    access: new Access(authentication.principal, loaders.organizations, loaders.modelSettings.walks),
   };
 }

@@ -1,6 +1,17 @@
+import type DataLoader from 'dataloader';
+import type { OrganizationWalk } from '../model-settings/model-settings.loaders';
 import { OrgRole } from '../organizations/membership.entity';
 import { normalizeId, type OrganizationLoaders } from '../organizations/organization.loaders';
 import type { Principal } from './authentication';
+
+/**
+ * How a check finds the caller's role: from the caller's memberships (one statement for every
+ * organization), or from the organization's walk, when the request goes on to read what the
+ * walk holds (effective models): then the check and the read are one statement.
+ */
+export interface CheckOptions {
+  withWalk?: boolean;
+}
 
 /**
  * What the caller of one request may see and do (DESIGN.md section 2). Made per request; every
@@ -8,9 +19,13 @@ import type { Principal } from './authentication';
  * few statements as checking one.
  */
 export class Access {
+  /** Roles read from walks, by organization id; a later check of one of them reads no more. */
+  private readonly walkedRoles = new Map<string, Promise<OrgRole | null>>();
+
   constructor(
     readonly principal: Principal | null,
     private readonly loaders: OrganizationLoaders,
+    private readonly walks: DataLoader<string, OrganizationWalk | null>,
   ) {}
 
   get isOperator(): boolean {
@@ -18,30 +33,36 @@ export class Access {
   }
 
   /** The caller's own role in the organization; null when not a member. */
-  async roleIn(organizationId: string): Promise<OrgRole | null> {
+  async roleIn(organizationId: string, { withWalk = false }: CheckOptions = {}): Promise<OrgRole | null> {
     if (!this.principal) return null;
-    const memberships = await this.loaders.membershipsOfUser.load(this.principal.userId);
     const id = normalizeId(organizationId);
+    let walked = this.walkedRoles.get(id);
+    if (!walked && withWalk) {
+      walked = this.walks.load(id).then((walk) => walk?.callerRole ?? null);
+      this.walkedRoles.set(id, walked);
+    }
+    if (walked) return walked;
+    const memberships = await this.loaders.membershipsOfUser.load(this.principal.userId);
     return memberships.find((membership) => membership.organizationId === id)?.role ?? null;
   }
 
   /** Members and admins of the organization; operators everywhere. */
-  async isMember(organizationId: string): Promise<boolean> {
-    return this.isOperator || (await this.roleIn(organizationId)) !== null;
+  async isMember(organizationId: string, options?: CheckOptions): Promise<boolean> {
+    return this.isOperator || (await this.roleIn(organizationId, options)) !== null;
   }
 
   /** Admins of the organization; operators everywhere (they read like admins). */
-  async isAdmin(organizationId: string): Promise<boolean> {
-    return this.isOperator || (await this.roleIn(organizationId)) === OrgRole.ADMIN;
+  async isAdmin(organizationId: string, options?: CheckOptions): Promise<boolean> {
+    return this.isOperator || (await this.roleIn(organizationId, options)) === OrgRole.ADMIN;
   }
 
   /**
    * Whether the caller may see the organization's id and name: operators, its members, and the
    * members of any of its ancestors or descendants ("inherited from Acme" can be shown).
    */
-  async canSee(organizationId: string): Promise<boolean> {
+  async canSee(organizationId: string, options?: CheckOptions): Promise<boolean> {
     if (!this.principal) return false;
-    if (await this.isMember(organizationId)) return true;
+    if (await this.isMember(organizationId, options)) return true;
     const memberships = await this.loaders.membershipsOfUser.load(this.principal.userId);
     if (memberships.length === 0) return false;
     const memberOf = new Set(memberships.map((membership) => membership.organizationId));
@@ -54,5 +75,10 @@ export class Access {
       ancestorsOfTarget.some((ancestor) => memberOf.has(ancestor)) ||
       ancestorsOfMemberships.some((ancestors) => ancestors.includes(id))
     );
+  }
+
+  /** Forgets the roles read from walks, after a change to memberships. */
+  forgetWalkedRoles(): void {
+    this.walkedRoles.clear();
   }
 }

@@ -1,5 +1,5 @@
 import { isUUID } from 'class-validator';
-import type { GraphQLSchema } from 'graphql';
+import { type GraphQLResolveInfo, type GraphQLSchema, Kind, type SelectionNode } from 'graphql';
 import { middleware, type IMiddlewareFieldMap, type IMiddlewareGenerator } from 'graphql-middleware';
 import { allow, and, deny, rule, shield } from 'graphql-shield';
 import type { IRuleFieldMap, IRules, ShieldRule } from 'graphql-shield/typings/types';
@@ -77,23 +77,48 @@ const denials: Record<AccessCheck, string> = {
 };
 
 /**
+ * Whether what is guarded goes on to read the organization's effective models: then the check
+ * reads the caller's role with the organization's walk, which the read needs next (Access, CheckOptions).
+ */
+type ReadsWalk = boolean | ((info: GraphQLResolveInfo) => boolean);
+
+/** Whether the field being resolved selects `field` directly (fragments included) on its result. */
+function selects(field: string): (info: GraphQLResolveInfo) => boolean {
+  const within = (selections: readonly SelectionNode[], info: GraphQLResolveInfo, seen: Set<string>): boolean =>
+    selections.some((selection) => {
+      if (selection.kind === Kind.FIELD) return selection.name.value === field;
+      if (selection.kind === Kind.INLINE_FRAGMENT) return within(selection.selectionSet.selections, info, seen);
+      const name = selection.name.value;
+      if (seen.has(name)) return false;
+      seen.add(name);
+      const fragment = info.fragments[name];
+      return fragment !== undefined && within(fragment.selectionSet.selections, info, seen);
+    });
+  return (info) => info.fieldNodes.some((node) => node.selectionSet !== undefined && within(node.selectionSet.selections, info, new Set()));
+}
+
+/**
  * Allows callers who pass `check` on the organization the source names. When the thing to guard
  * does not exist, operators pass (the resolver answers NOT_FOUND) and others are FORBIDDEN, so
  * that no one learns whether an id exists in an organization they cannot see.
  */
-function organizationRule(check: AccessCheck, source: OwnerSource) {
-  const allowed = rule({ cache: 'no_cache' })(async (parent, args, ctx: RequestContext) => {
+function organizationRule(check: AccessCheck, source: OwnerSource, readsWalk: ReadsWalk = false) {
+  const allowed = rule({ cache: 'no_cache' })(async (parent, args, ctx: RequestContext, info: GraphQLResolveInfo) => {
     try {
       const owner = await source(parent, args, ctx);
       if (owner instanceof Error) return owner;
       if (owner === null) return ctx.access.isOperator ? true : forbidden(denials[check]);
-      return (await ctx.access[check](owner)) ? true : forbidden(denials[check]);
+      const withWalk = typeof readsWalk === 'function' ? readsWalk(info) : readsWalk;
+      return (await ctx.access[check](owner, { withWalk })) ? true : forbidden(denials[check]);
     } catch (error) {
       return error as Error;
     }
   });
   return and(isAuthenticated, allowed);
 }
+
+/** For operations and fields that read their organization's effective models. */
+const READS_EFFECTIVE_MODELS = true;
 
 export const permissionRules: IRules = {
   Query: {
@@ -102,8 +127,8 @@ export const permissionRules: IRules = {
     _entities: allow,
     viewer: isAuthenticated,
     modelCatalog: isAuthenticated,
-    organization: organizationRule('canSee', fromArgument('id')),
-    resolveModel: organizationRule('isMember', fromArgument('organizationId')),
+    organization: organizationRule('canSee', fromArgument('id'), selects('effectiveModels')),
+    resolveModel: organizationRule('isMember', fromArgument('organizationId'), READS_EFFECTIVE_MODELS),
     agent: organizationRule('isMember', agentFromArgument('id')),
     run: organizationRule('isMember', organizationOfRun('id', (args) => args.id)),
   },
@@ -116,10 +141,10 @@ export const permissionRules: IRules = {
     disconnectProvider: organizationRule('isAdmin', fromInput('organizationId')),
     updateModelSettings: organizationRule('isAdmin', fromInput('organizationId')),
     clearModelSettings: organizationRule('isAdmin', fromInput('organizationId')),
-    createAgent: organizationRule('isMember', fromInput('organizationId')),
-    setAgentModel: organizationRule('isMember', agentFromInput('agentId')),
-    runAgent: organizationRule('isMember', agentFromInput('agentId')),
-    uploadFile: organizationRule('isMember', fromInput('organizationId')),
+    createAgent: organizationRule('isMember', fromInput('organizationId'), READS_EFFECTIVE_MODELS),
+    setAgentModel: organizationRule('isMember', agentFromInput('agentId'), READS_EFFECTIVE_MODELS),
+    runAgent: organizationRule('isMember', agentFromInput('agentId'), READS_EFFECTIVE_MODELS),
+    uploadFile: organizationRule('isMember', fromInput('organizationId'), READS_EFFECTIVE_MODELS),
   },
   _Service: allow,
   // Reached only through Query.viewer.
@@ -138,7 +163,7 @@ export const permissionRules: IRules = {
     memberships: organizationRule('isAdmin', fromParent),
     providerConnections: organizationRule('isAdmin', fromParent),
     auditLog: organizationRule('isAdmin', fromParent),
-    effectiveModels: organizationRule('isMember', fromParent),
+    effectiveModels: organizationRule('isMember', fromParent, READS_EFFECTIVE_MODELS),
     modelSettings: organizationRule('isAdmin', fromParent),
     agents: organizationRule('isMember', fromParent),
     usage: organizationRule('isAdmin', fromParent),

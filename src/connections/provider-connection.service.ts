@@ -74,7 +74,7 @@ export class ProviderConnectionService {
       throw new Error('The connection kept changing under a concurrent connect and disconnect');
     });
     ctx.loaders.connections.clear(organization.id);
-    ctx.loaders.modelSettings.effective.clear(organization.id);
+    ctx.loaders.modelSettings.forget(organization.id);
     ctx.log.info({ organizationId: organization.id, provider: input.provider, connectionId: connection.id }, 'provider connected');
     return connection;
   }
@@ -105,7 +105,7 @@ export class ProviderConnectionService {
       return true;
     });
     ctx.loaders.connections.clear(organization.id);
-    ctx.loaders.modelSettings.effective.clear(organization.id);
+    ctx.loaders.modelSettings.forget(organization.id);
     return removed;
   }
 

@@ -1,19 +1,46 @@
 import DataLoader from 'dataloader';
 import type { DataSource } from 'typeorm';
 import type { Catalog, Provider } from '../catalog/catalog';
-import { preparedQuery } from '../database/prepared';
-import { ANCESTOR_CHAIN, MAX_TREE_DEPTH, groupBy, normalizeId, uuidsOf } from '../organizations/organization.loaders';
+import { type PreparedStatement, preparedQuery } from '../database/prepared';
+import type { OrgRole } from '../organizations/membership.entity';
+import { OrganizationEntity } from '../organizations/organization.entity';
+import {
+  ANCESTOR_CHAIN,
+  ANCESTOR_CHAIN_OF_FEW,
+  FEW_ORGANIZATIONS,
+  MAX_TREE_DEPTH,
+  type OrganizationLoaders,
+  groupBy,
+  normalizeId,
+  uuidsOf,
+} from '../organizations/organization.loaders';
 import { computeEffectiveModels, type EffectiveModels, type InheritanceFacts, type OwnSettings } from './effective-models';
 import { ModelSettingsEntity } from './model-settings.entity';
+
+/**
+ * An organization as one walk up the tree finds it for the caller: its row, the caller's role in
+ * it, and the facts of the inheritance rule. Access checks that precede a read of effective
+ * models take the caller's role from here, so that the check and the read are one statement.
+ */
+export interface OrganizationWalk {
+  organization: OrganizationEntity;
+  /** The caller's role in the organization; null for a non-member or when there is no caller. */
+  callerRole: OrgRole | null;
+  facts: InheritanceFacts;
+}
 
 export interface ModelSettingsLoaders {
   /** An organization's own settings; null when it has none. */
   own: DataLoader<string, ModelSettingsEntity | null>;
-  /** An organization's effective models; null for an unknown organization. */
+  /** An organization's walk; null for an unknown organization. Each batch is one statement. */
+  walks: DataLoader<string, OrganizationWalk | null>;
+  /** An organization's effective models, computed from its walk; null for an unknown organization. */
   effective: DataLoader<string, EffectiveModels | null>;
+  /** Forgets walks and effective models, of one organization or all, after a change to what they read. */
+  forget(organizationId?: string): void;
 }
 
-interface FactsRow {
+interface WalkRow {
   start_id: string;
   id: string;
   depth: number;
@@ -21,28 +48,65 @@ interface FactsRow {
   fallback_model_id: string | null;
   exclusive: boolean | null;
   offer_to_sub_organizations: boolean | null;
-  /** The connected providers, on the organization's own row (depth 0) only. */
+  /** The rest are the organization's own, on its row (depth 0) only. */
   providers: Provider[] | null;
+  parent_id: string | null;
+  name: string | null;
+  created_at: Date | null;
+  updated_at: Date | null;
+  caller_role: OrgRole | null;
 }
 
 /**
- * What the inheritance rule needs for every organization of `$1`, in one statement: the
- * organization itself (its settings and connected providers) and every ancestor that has
- * settings, nearest first. Exported so that the benchmark can run the bare statement.
+ * The walk statement over a given ancestor chain and ways of finding each level's settings (`s`)
+ * and the caller's membership (`m`, `$3`) in the organization itself.
  */
-export const INHERITANCE_FACTS_SQL = `${ANCESTOR_CHAIN}
+const walkStatement = (chain: string, settings: string, membership: string) => `${chain}
 SELECT chain.start_id, chain.id, chain.depth,
        s.primary_model_id, s.fallback_model_id, s.exclusive, s.offer_to_sub_organizations,
        CASE WHEN chain.depth = 0
          THEN ARRAY(SELECT c.provider::text FROM provider_connection c WHERE c.organization_id = chain.id ORDER BY c.provider)
-       END AS providers
-FROM chain LEFT JOIN model_settings s ON s.organization_id = chain.id
+       END AS providers,
+       chain.parent_id, chain.name, chain.created_at, chain.updated_at, m.role AS caller_role
+FROM chain ${settings} ${membership}
 WHERE chain.depth = 0 OR s.organization_id IS NOT NULL
 ORDER BY chain.start_id, chain.depth`;
 
-export const inheritanceFactsParameters = (ids: string[]) => [ids, MAX_TREE_DEPTH];
+/**
+ * Every organization of `$1` as the caller `$3` (a user id, or null) finds it, in one statement:
+ * its row, the caller's role, its settings and connected providers, then every ancestor that has
+ * settings, nearest first. Exported so that the benchmark can run the bare statement.
+ */
+export const WALK: PreparedStatement = {
+  name: 'byom_walk',
+  text: walkStatement(
+    ANCESTOR_CHAIN,
+    'LEFT JOIN model_settings s ON s.organization_id = chain.id',
+    'LEFT JOIN membership m ON chain.depth = 0 AND m.organization_id = chain.id AND m.user_id = $3::varchar',
+  ),
+};
 
-function settingsOf(row: FactsRow): OwnSettings | null {
+/**
+ * The same for at most FEW_ORGANIZATIONS, with a plan PostgreSQL keeps (see ANCESTOR_CHAIN_OF_FEW):
+ * settings and membership are index probes too. What one request asks of one organization.
+ */
+export const WALK_OF_FEW: PreparedStatement = {
+  name: 'byom_walk_of_few',
+  text: walkStatement(
+    ANCESTOR_CHAIN_OF_FEW,
+    `LEFT JOIN LATERAL (
+  SELECT s.organization_id, s.primary_model_id, s.fallback_model_id, s.exclusive, s.offer_to_sub_organizations
+  FROM model_settings s WHERE s.organization_id = chain.id LIMIT 1
+) s ON true`,
+    `LEFT JOIN LATERAL (
+  SELECT m.role FROM membership m WHERE chain.depth = 0 AND m.organization_id = chain.id AND m.user_id = $3::varchar LIMIT 1
+) m ON true`,
+  ),
+};
+
+export const walkParameters = (ids: string[], callerId: string | null) => [ids, MAX_TREE_DEPTH, callerId];
+
+function settingsOf(row: WalkRow): OwnSettings | null {
   if (row.primary_model_id === null) return null;
   return {
     primaryModelId: row.primary_model_id,
@@ -52,25 +116,55 @@ function settingsOf(row: FactsRow): OwnSettings | null {
   };
 }
 
-/** Loads the facts of the inheritance rule for any number of organizations; unknown ones are absent. */
-async function loadInheritanceFacts(runner: Pick<DataSource, 'query'>, ids: string[]): Promise<Map<string, InheritanceFacts>> {
-  const rows = ids.length ? await preparedQuery<FactsRow>(runner, 'byom_inheritance_facts', INHERITANCE_FACTS_SQL, inheritanceFactsParameters(ids)) : [];
-  const facts = new Map<string, InheritanceFacts>();
+/** Walks any number of organizations for the caller; unknown ones are absent. */
+async function loadWalks(dataSource: DataSource, ids: string[], callerId: string | null): Promise<Map<string, OrganizationWalk>> {
+  if (ids.length === 0) return new Map();
+  const rows = await preparedQuery<WalkRow>(dataSource, ids.length <= FEW_ORGANIZATIONS ? WALK_OF_FEW : WALK, walkParameters(ids, callerId));
+  const walks = new Map<string, OrganizationWalk>();
   for (const [startId, chain] of groupBy(rows, (row) => row.start_id)) {
     const [own, ...ancestors] = chain;
-    facts.set(startId, {
-      organizationId: startId,
-      settings: settingsOf(own),
-      connectedProviders: own.providers ?? [],
-      ancestors: ancestors.map((row) => ({ organizationId: row.id, settings: settingsOf(row) })),
+    walks.set(startId, {
+      organization: Object.assign(new OrganizationEntity(), {
+        id: startId,
+        name: own.name as string,
+        parentId: own.parent_id,
+        createdAt: own.created_at as Date,
+        updatedAt: own.updated_at as Date,
+      }),
+      callerRole: own.caller_role,
+      facts: {
+        organizationId: startId,
+        settings: settingsOf(own),
+        connectedProviders: own.providers ?? [],
+        ancestors: ancestors.map((row) => ({ organizationId: row.id, settings: settingsOf(row) })),
+      },
     });
   }
-  return facts;
+  return walks;
 }
 
-/** Per-request loaders of model settings; each batch is one statement. */
-export function createModelSettingsLoaders(dataSource: DataSource, catalog: Catalog): ModelSettingsLoaders {
+/**
+ * Per-request loaders of model settings for the request's caller (`callerId`, the user id; null
+ * when the request has none). Walked organizations prime `organizations.byId`.
+ */
+export function createModelSettingsLoaders(
+  dataSource: DataSource,
+  catalog: Catalog,
+  organizations: Pick<OrganizationLoaders, 'byId'>,
+  callerId: string | null,
+): ModelSettingsLoaders {
   const options = { cacheKeyFn: normalizeId };
+  const walks = new DataLoader<string, OrganizationWalk | null>(async (keys) => {
+    const found = await loadWalks(dataSource, uuidsOf(keys), callerId);
+    for (const walk of found.values()) organizations.byId.prime(walk.organization.id, walk.organization);
+    return keys.map((key) => found.get(normalizeId(key)) ?? null);
+  }, options);
+  const effective = new DataLoader<string, EffectiveModels | null>(async (keys) => {
+    // load, not loadMany: loadMany hands back failures as array items.
+    const loaded = await Promise.all(keys.map((key) => walks.load(key).catch((error: unknown) => (error instanceof Error ? error : new Error(String(error))))));
+    return loaded.map((walk) => (walk instanceof Error || walk === null ? walk : computeEffectiveModels(walk.facts, catalog)));
+  }, options);
+
   return {
     own: new DataLoader(async (keys) => {
       const ids = uuidsOf(keys);
@@ -80,13 +174,16 @@ export function createModelSettingsLoaders(dataSource: DataSource, catalog: Cata
       const byOrganization = new Map(rows.map((row) => [row.organizationId, row]));
       return keys.map((key) => byOrganization.get(normalizeId(key)) ?? null);
     }, options),
-
-    effective: new DataLoader(async (keys) => {
-      const facts = await loadInheritanceFacts(dataSource, uuidsOf(keys));
-      return keys.map((key) => {
-        const found = facts.get(normalizeId(key));
-        return found ? computeEffectiveModels(found, catalog) : null;
-      });
-    }, options),
+    walks,
+    effective,
+    forget(organizationId) {
+      if (organizationId === undefined) {
+        walks.clearAll();
+        effective.clearAll();
+      } else {
+        walks.clear(organizationId);
+        effective.clear(organizationId);
+      }
+    },
   };
 }

@@ -298,6 +298,6 @@ export class ModelSettingsService {
   /** Settings changes alter what this request's loaders remember of every organization below. */
   private forgetSettings(ctx: RequestContext): void {
     ctx.loaders.modelSettings.own.clearAll();
-    ctx.loaders.modelSettings.effective.clearAll();
+    ctx.loaders.modelSettings.forget();
   }
 }

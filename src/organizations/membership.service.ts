@@ -89,5 +89,8 @@ export class MembershipService {
   private forgetMemberships(ctx: RequestContext, userId: string): void {
     ctx.loaders.organizations.membershipsOfUser.clear(userId);
     ctx.loaders.organizations.membersOf.clearAll();
+    // Walks carry the caller's role too.
+    ctx.loaders.modelSettings.forget();
+    ctx.access.forgetWalkedRoles();
   }
 }

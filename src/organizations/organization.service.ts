@@ -112,6 +112,6 @@ export class OrganizationService {
     loaders.hasChildren.clearAll();
     loaders.ancestorIds.clearAll();
     // What an organization inherits depends on where it stands.
-    ctx.loaders.modelSettings.effective.clearAll();
+    ctx.loaders.modelSettings.forget();
   }
 }

@@ -1,4 +1,7 @@
 import { Provider } from '../../src/catalog/catalog';
+import { preparedQuery } from '../../src/database/prepared';
+import { WALK_OF_FEW, walkParameters } from '../../src/model-settings/model-settings.loaders';
+import { FEW_ORGANIZATIONS, MEMBERSHIPS_OF_USER } from '../../src/organizations/organization.loaders';
 import type { OrganizationEntity } from '../../src/organizations/organization.entity';
 import { makeChain, makeConnection, makeMembership, makeModelSettings, makeOrganization, OrgRole } from '../support/factories';
 import { type GraphQLResponse, startTestServer, type TestServer } from '../support/test-server';
@@ -513,6 +516,118 @@ describe('model settings and effective models', () => {
 
       expect(hundred).toBe(one);
       expect(one).toBeLessThanOrEqual(4);
+    });
+  });
+  describe('the walk: the caller\'s role and effective models in one statement', () => {
+    const NAMED = `query($id: ID!) { organization(id: $id) { name effectiveModels { source primary { model { id } } } } }`;
+    const asked = async (as: string | typeof OPERATOR, organization: OrganizationEntity, query = NAMED) => {
+      let answer: GraphQLResponse | undefined;
+      const statements = await server.countStatements(async () => {
+        answer = await server.graphql(query, { as, variables: { id: organization.id } });
+      });
+      return { answer, statements };
+    };
+
+    it('answers a member\'s organization(id) { name effectiveModels } in one SQL statement', async () => {
+      const { organization: parent, admin: parentAdmin } = await tenant({ providers: [Provider.ANTHROPIC] });
+      await makeModelSettings(server.dataSource, parent, { primaryModelId: 'claude-opus-4-6', offerToSubOrganizations: true });
+      const { organization: child, admin } = await tenant({ parent });
+      const member = `member-of-${child.id}`;
+      await makeMembership(server.dataSource, child, member, OrgRole.MEMBER);
+      const wanted = { name: child.name, effectiveModels: { source: 'INHERITED', primary: { model: { id: 'claude-opus-4-6' } } } };
+
+      // A member's check reads the walk, which brings the organization's row and its effective models;
+      // an operator's check reads nothing, then the row and the walk are read.
+      for (const [as, expected] of [[admin, 1], [member, 1], [OPERATOR, 2]] as const) {
+        const { answer, statements } = await asked(as, child);
+        expect(answer?.errors).toBeUndefined();
+        expect(answer?.data?.organization).toEqual(wanted);
+        expect({ as, statements }).toEqual({ as, statements: expected });
+      }
+      // The parent's admin may see the name, not the effective models: the walk says "not a member"
+      // and the memberships decide what may be seen, as before.
+      const { answer } = await asked(parentAdmin, child);
+      expect(answer?.data?.organization).toEqual({ name: child.name, effectiveModels: null });
+      expect(answer?.errors?.map((error) => [error.path?.join('.'), error.extensions?.code])).toEqual([['organization.effectiveModels', 'FORBIDDEN']]);
+    });
+
+    it('refuses a stranger and an unknown id as before', async () => {
+      const { organization } = await tenant({ providers: [Provider.OPENAI] });
+
+      const stranger = await asked('a-stranger', organization);
+      const unknown = await asked('a-stranger', { ...organization, id: '00000000-0000-4000-8000-000000000000' } as OrganizationEntity);
+
+      for (const { answer } of [stranger, unknown]) {
+        expect(answer?.data?.organization).toBeNull();
+        expect(answer?.errors?.map((error) => error.extensions?.code)).toEqual(['FORBIDDEN']);
+      }
+    });
+
+    it('walks a batch of more than a few organizations as it walks each alone', async () => {
+      const { organization: root } = await tenant({ providers: [Provider.ANTHROPIC, Provider.OPENAI] });
+      await makeModelSettings(server.dataSource, root, { primaryModelId: 'claude-sonnet-4-6', fallbackModelId: 'gpt-5.4', offerToSubOrganizations: true });
+      const chain = await makeChain(server.dataSource, 6, 'Batch');
+      await server.dataSource.query('UPDATE organization SET parent_id = $1 WHERE id = $2', [root.id, chain[0].id]);
+      await makeConnection(server.dataSource, chain[2], Provider.OPENAI);
+      await makeModelSettings(server.dataSource, chain[2], { primaryModelId: 'gpt-5.4', exclusive: true });
+      await makeConnection(server.dataSource, chain[3], Provider.ANTHROPIC);
+      await makeModelSettings(server.dataSource, chain[3], { primaryModelId: 'claude-haiku-4-5', offerToSubOrganizations: true });
+      const { organization: platform } = await tenant();
+      const all = [root, ...chain, platform];
+      for (let index = 0; all.length < FEW_ORGANIZATIONS + 4; index += 1) all.push(await makeOrganization(server.dataSource, { parent: chain[index % chain.length] }));
+      const member = 'member-of-some-batch';
+      for (const organization of all.filter((_, index) => index % 2 === 0)) await makeMembership(server.dataSource, organization, member, OrgRole.MEMBER);
+      const selection = `id name effectiveModels { source exclusive inheritedFrom { id } primary { model { id } billing connectionOwner { id } } fallback { model { id } } availableModels { model { id } billing } }`;
+      const batch = `query($r: [_Any!]!) { _entities(representations: $r) { ... on Organization { ${selection} } } }`;
+      const alone = `query($id: ID!) { organization(id: $id) { ${selection} } }`;
+
+      const refusals: string[][] = [];
+      for (const as of [OPERATOR, member]) {
+        const together = await server.graphql(batch, { as, variables: { r: all.map((organization) => ({ __typename: 'Organization', id: organization.id })) } });
+        const separately = await Promise.all(all.map((organization) => server.graphql(alone, { as, variables: { id: organization.id } })));
+
+        expect(together.data?._entities).toEqual(separately.map((answer) => answer.data?.organization ?? null));
+        // What each caller may not read is refused alike (the shapes of the errors differ: a
+        // refused organization(id) is one error, a refused entity one per field).
+        const refusedTogether = all.map((_, index) => [...new Set(together.errors?.filter((error) => error.path?.[1] === index).map((error) => error.extensions?.code))]);
+        const refusedAlone = separately.map((answer) => [...new Set(answer.errors?.map((error) => error.extensions?.code))]);
+        expect(refusedTogether).toEqual(refusedAlone);
+        refusals.push(refusedAlone.flat());
+      }
+      // The operator may read all; the member only their half.
+      expect(refusals[0]).toEqual([]);
+      expect(refusals[1]).toContain('FORBIDDEN');
+      const sources = (await Promise.all(all.map((organization) => effectiveOf(organization)))).map((effective) => effective.source);
+      expect(new Set(sources)).toEqual(new Set(['OWN', 'INHERITED', 'PLATFORM']));
+    });
+
+    it('keeps one generic plan for the statements each request sends: PostgreSQL does not plan them again on every call', async () => {
+      const { organization, admin } = await tenant({ providers: [Provider.ANTHROPIC] });
+      const runner = server.dataSource.createQueryRunner();
+      await runner.connect();
+      try {
+        const calls = async (count: number) => {
+          for (let call = 0; call < count; call += 1) {
+            await preparedQuery(runner, WALK_OF_FEW, walkParameters([organization.id], admin));
+            await preparedQuery(runner, MEMBERSHIPS_OF_USER, [admin]);
+          }
+        };
+        const plans = async () =>
+          (await runner.query('SELECT name, generic_plans::int, custom_plans::int FROM pg_prepared_statements WHERE name = ANY($1) ORDER BY name', [
+            [WALK_OF_FEW.name, MEMBERSHIPS_OF_USER.name],
+          ])) as { name: string; generic_plans: number; custom_plans: number }[];
+        // PostgreSQL tries five custom plans (this connection may have sent the statements before),
+        // then keeps the generic one when it costs no more than they did.
+        await calls(6);
+        const before = await plans();
+        await calls(10);
+        const after = await plans();
+
+        expect(before.map((plan) => plan.name)).toEqual([MEMBERSHIPS_OF_USER.name, WALK_OF_FEW.name]);
+        expect(after).toEqual(before.map((plan) => ({ ...plan, generic_plans: plan.generic_plans + 10 })));
+      } finally {
+        await runner.release();
+      }
     });
   });
 });
