@@ -40,6 +40,9 @@ export class Access {
     if (!walked && withWalk) {
       walked = this.walks.load(id).then((walk) => walk?.callerRole ?? null);
       this.walkedRoles.set(id, walked);
+      // A failed walk is not remembered: a later check may read the memberships instead.
+      const remembered = walked;
+      remembered.catch(() => this.walkedRoles.get(id) === remembered && this.walkedRoles.delete(id));
     }
     if (walked) return walked;
     const memberships = await this.loaders.membershipsOfUser.load(this.principal.userId);
@@ -77,8 +80,9 @@ export class Access {
     );
   }
 
-  /** Forgets the roles read from walks, after a change to memberships. */
+  /** Forgets the roles read from walks, and the walks, after a change to memberships. */
   forgetWalkedRoles(): void {
     this.walkedRoles.clear();
+    this.walks.clearAll();
   }
 }

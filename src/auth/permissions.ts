@@ -84,17 +84,20 @@ type ReadsWalk = boolean | ((info: GraphQLResolveInfo) => boolean);
 
 /** Whether the field being resolved selects `field` directly (fragments included) on its result. */
 function selects(field: string): (info: GraphQLResolveInfo) => boolean {
-  const within = (selections: readonly SelectionNode[], info: GraphQLResolveInfo, seen: Set<string>): boolean =>
-    selections.some((selection) => {
-      if (selection.kind === Kind.FIELD) return selection.name.value === field;
-      if (selection.kind === Kind.INLINE_FRAGMENT) return within(selection.selectionSet.selections, info, seen);
-      const name = selection.name.value;
-      if (seen.has(name)) return false;
-      seen.add(name);
-      const fragment = info.fragments[name];
-      return fragment !== undefined && within(fragment.selectionSet.selections, info, seen);
-    });
-  return (info) => info.fieldNodes.some((node) => node.selectionSet !== undefined && within(node.selectionSet.selections, info, new Set()));
+  return (info) => {
+    const seen = new Set<string>();
+    const within = (selections: readonly SelectionNode[]): boolean =>
+      selections.some((selection) => {
+        if (selection.kind === Kind.FIELD) return selection.name.value === field;
+        if (selection.kind === Kind.INLINE_FRAGMENT) return within(selection.selectionSet.selections);
+        const name = selection.name.value;
+        if (seen.has(name)) return false;
+        seen.add(name);
+        const fragment = info.fragments[name];
+        return fragment !== undefined && within(fragment.selectionSet.selections);
+      });
+    return info.fieldNodes.some((node) => node.selectionSet !== undefined && within(node.selectionSet.selections));
+  };
 }
 
 /**

@@ -159,11 +159,14 @@ export function createModelSettingsLoaders(
     for (const walk of found.values()) organizations.byId.prime(walk.organization.id, walk.organization);
     return keys.map((key) => found.get(normalizeId(key)) ?? null);
   }, options);
-  const effective = new DataLoader<string, EffectiveModels | null>(async (keys) => {
-    // load, not loadMany: loadMany hands back failures as array items.
-    const loaded = await Promise.all(keys.map((key) => walks.load(key).catch((error: unknown) => (error instanceof Error ? error : new Error(String(error))))));
-    return loaded.map((walk) => (walk instanceof Error || walk === null ? walk : computeEffectiveModels(walk.facts, catalog)));
-  }, options);
+  // A failed walk fails the batch, which DataLoader does not remember: a later load tries again.
+  const effective = new DataLoader<string, EffectiveModels | null>(
+    (keys) => Promise.all(keys.map(async (key) => {
+      const walk = await walks.load(key);
+      return walk && computeEffectiveModels(walk.facts, catalog);
+    })),
+    options,
+  );
 
   return {
     own: new DataLoader(async (keys) => {

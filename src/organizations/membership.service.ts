@@ -90,7 +90,6 @@ export class MembershipService {
     ctx.loaders.organizations.membershipsOfUser.clear(userId);
     ctx.loaders.organizations.membersOf.clearAll();
     // Walks carry the caller's role too.
-    ctx.loaders.modelSettings.forget();
     ctx.access.forgetWalkedRoles();
   }
 }

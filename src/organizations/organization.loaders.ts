@@ -42,8 +42,9 @@ export function groupBy<T>(rows: T[], keyOf: (row: T) => string): Map<string, T[
 /**
  * The recursive walk from each organization of `$1` (uuid[]) up to its root, `$2` levels at most:
  * `chain (start_id, id, parent_id, depth, name, created_at, updated_at)`, depth 0 being the
- * organization itself, whose row the last three columns carry (they are null above it).
- * Statements that walk the tree start with it and pass MAX_TREE_DEPTH as `$2`.
+ * organization itself, whose row the last three columns carry (null above it; the walk of
+ * model-settings.loaders.ts primes byId with them, ancestorChains ignores them). Statements that
+ * walk the tree start with it and pass MAX_TREE_DEPTH as `$2`.
  */
 export const ANCESTOR_CHAIN = `WITH RECURSIVE chain (start_id, id, parent_id, depth, name, created_at, updated_at) AS (
   SELECT o.id, o.id, o.parent_id, 0, o.name::text, o.created_at, o.updated_at FROM organization o WHERE o.id = ANY($1::uuid[])

@@ -563,7 +563,7 @@ describe('model settings and effective models', () => {
       }
     });
 
-    it('walks a batch of more than a few organizations as it walks each alone', async () => {
+    it('walks a batch of many organizations, and one of a few, as it walks each alone', async () => {
       const { organization: root } = await tenant({ providers: [Provider.ANTHROPIC, Provider.OPENAI] });
       await makeModelSettings(server.dataSource, root, { primaryModelId: 'claude-sonnet-4-6', fallbackModelId: 'gpt-5.4', offerToSubOrganizations: true });
       const chain = await makeChain(server.dataSource, 6, 'Batch');
@@ -581,22 +581,29 @@ describe('model settings and effective models', () => {
       const batch = `query($r: [_Any!]!) { _entities(representations: $r) { ... on Organization { ${selection} } } }`;
       const alone = `query($id: ID!) { organization(id: $id) { ${selection} } }`;
 
-      const refusals: string[][] = [];
-      for (const as of [OPERATOR, member]) {
-        const together = await server.graphql(batch, { as, variables: { r: all.map((organization) => ({ __typename: 'Organization', id: organization.id })) } });
-        const separately = await Promise.all(all.map((organization) => server.graphql(alone, { as, variables: { id: organization.id } })));
+      // Refusals by batch and caller: each organization the member is not a member of is refused.
+      const refusals: Record<string, number> = {};
+      const few = all.slice(0, 8);
+      for (const [form, batchOf] of [['many', all], ['few', few]] as const) {
+        for (const [who, as] of [['operator', OPERATOR], ['member', member]] as const) {
+          const together = await server.graphql(batch, { as, variables: { r: batchOf.map((organization) => ({ __typename: 'Organization', id: organization.id })) } });
+          const separately = await Promise.all(batchOf.map((organization) => server.graphql(alone, { as, variables: { id: organization.id } })));
 
-        expect(together.data?._entities).toEqual(separately.map((answer) => answer.data?.organization ?? null));
-        // What each caller may not read is refused alike (the shapes of the errors differ: a
-        // refused organization(id) is one error, a refused entity one per field).
-        const refusedTogether = all.map((_, index) => [...new Set(together.errors?.filter((error) => error.path?.[1] === index).map((error) => error.extensions?.code))]);
-        const refusedAlone = separately.map((answer) => [...new Set(answer.errors?.map((error) => error.extensions?.code))]);
-        expect(refusedTogether).toEqual(refusedAlone);
-        refusals.push(refusedAlone.flat());
+          expect(together.data?._entities).toEqual(separately.map((answer) => answer.data?.organization ?? null));
+          // What may not be read is refused alike (the shapes of the errors differ: a refused
+          // organization(id) is one error, a refused entity one per field).
+          const refusedTogether = batchOf.map((_, index) => [...new Set(together.errors?.filter((error) => error.path?.[1] === index).map((error) => error.extensions?.code))]);
+          const refusedAlone = separately.map((answer) => [...new Set(answer.errors?.map((error) => error.extensions?.code))]);
+          expect(refusedTogether).toEqual(refusedAlone);
+          refusals[`${form} as ${who}`] = refusedAlone.flat().filter((code) => code === 'FORBIDDEN').length;
+        }
       }
-      // The operator may read all; the member only their half.
-      expect(refusals[0]).toEqual([]);
-      expect(refusals[1]).toContain('FORBIDDEN');
+      expect(refusals).toEqual({
+        'many as operator': 0,
+        'many as member': all.length / 2,
+        'few as operator': 0,
+        'few as member': few.length / 2,
+      });
       const sources = (await Promise.all(all.map((organization) => effectiveOf(organization)))).map((effective) => effective.source);
       expect(new Set(sources)).toEqual(new Set(['OWN', 'INHERITED', 'PLATFORM']));
     });
