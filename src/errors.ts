@@ -38,6 +38,9 @@ export const notFound = (what: string, id: string) =>
 export const badInput = (message: string, field?: string) =>
   new DomainError(ErrorCode.BAD_USER_INPUT, message, field ? { field } : {});
 
+/** A request without a valid token; `reason` says what was wrong with the one given. */
+export const unauthenticated = (reason: string | undefined) => new DomainError(ErrorCode.UNAUTHENTICATED, reason ?? 'Authentication required');
+
 /** Codes that graphql-js, Apollo Server and graphql-armor give to errors in the request itself. */
 const REQUEST_ERROR_CODES = new Set([
   'GRAPHQL_PARSE_FAILED',

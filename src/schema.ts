@@ -51,7 +51,7 @@ function containerFor(services: Services | undefined): ContainerType {
   const instances = new Map<unknown, unknown>(
     services
       ? [
-          [CatalogResolver, new CatalogResolver()],
+          [CatalogResolver, new CatalogResolver(services.catalog)],
           [OrganizationResolver, new OrganizationResolver(services.organizations, services.memberships)],
           [MembershipResolver, new MembershipResolver(services.memberships, services.organizations)],
           [ViewerResolver, new ViewerResolver(services.memberships)],
@@ -113,7 +113,7 @@ export async function buildFederatedSchema(services: Services): Promise<GraphQLS
           ...resolvers.Organization,
           __resolveReference: resolveOrganizationReference(services.organizations),
         },
-        Model: { ...resolvers.Model, __resolveReference: resolveModelReference },
+        Model: { ...resolvers.Model, __resolveReference: resolveModelReference(services.catalog) },
         Agent: { ...resolvers.Agent, __resolveReference: resolveAgentReference(services.agents) },
         Run: { ...resolvers.Run, __resolveReference: resolveRunReference(services.runs) },
       } as never,

@@ -8,7 +8,6 @@ import { notFound } from '../errors';
 import type { ModelSettingsService } from '../model-settings/model-settings.service';
 import { checkedName } from '../names';
 import type { OrganizationEntity } from '../organizations/organization.entity';
-import { normalizeId } from '../organizations/organization.loaders';
 import type { OrganizationService } from '../organizations/organization.service';
 import { AGENT_NAME_MAX_LENGTH, AgentEntity } from './agent.entity';
 
@@ -59,9 +58,7 @@ export class AgentService {
   async modelOf(ctx: RequestContext, agent: AgentEntity): Promise<ModelOption> {
     const option = await this.availablePin(ctx, agent);
     if (option) return option;
-    const model = this.catalog.find(agent.modelId);
-    if (!model) throw new Error(`Agent ${agent.id} is pinned to ${agent.modelId}, which is not in the catalog`);
-    return { model, billing: agent.billing, connectionOwnerId: null };
+    return { model: this.catalog.get(agent.modelId), billing: agent.billing, connectionOwnerId: null };
   }
 
   /** Whether the pin is still among the organization's available models. */
@@ -70,7 +67,7 @@ export class AgentService {
   }
 
   /** The available option the pin stands for: the same model, paid the same way; undefined when there is none. */
-  async availablePin(ctx: RequestContext, agent: AgentEntity): Promise<ModelOption | undefined> {
+  private async availablePin(ctx: RequestContext, agent: AgentEntity): Promise<ModelOption | undefined> {
     const effective = await this.settings.effective(ctx, agent.organizationId);
     return findPin(effective.availableModels, agent);
   }
@@ -78,20 +75,17 @@ export class AgentService {
   /** Creates an agent pinned to the resolved model, or to the organization's effective primary when none is given. */
   async create(ctx: RequestContext, input: { organizationId: string; name: string; model?: string | null }): Promise<AgentEntity> {
     const name = checkedName(input.name, { what: 'agent name', field: 'name', maxLength: AGENT_NAME_MAX_LENGTH });
-    const organization = await this.organizations.get(ctx, input.organizationId);
-    const pin =
-      input.model === undefined || input.model === null
-        ? (await this.settings.effective(ctx, organization.id)).primary
-        : await this.settings.resolve(ctx, organization.id, input.model);
+    // NOT_FOUND for an unknown organization comes with its effective models.
+    const effective = await this.settings.effective(ctx, input.organizationId);
+    const { organizationId } = effective;
+    const pin = input.model === undefined || input.model === null ? effective.primary : await this.settings.resolve(ctx, organizationId, input.model);
     const agent = await this.dataSource.transaction(async (manager) => {
-      const created = await manager.save(
-        manager.create(AgentEntity, { organizationId: organization.id, name, modelId: pin.model.id, billing: pin.billing }),
-      );
-      await this.audit.record(manager, ctx, { organizationId: organization.id, action: AuditAction.AGENT_CREATED, after: audited(created) });
+      const created = await manager.save(manager.create(AgentEntity, { organizationId, name, modelId: pin.model.id, billing: pin.billing }));
+      await this.audit.record(manager, ctx, { organizationId, action: AuditAction.AGENT_CREATED, after: audited(created) });
       return created;
     });
-    this.forgetAgents(ctx, agent.id);
-    ctx.log.info({ organizationId: organization.id, agentId: agent.id, modelId: agent.modelId }, 'agent created');
+    this.forgetAgents(ctx, agent);
+    ctx.log.info({ organizationId, agentId: agent.id, modelId: agent.modelId }, 'agent created');
     return agent;
   }
 
@@ -113,12 +107,12 @@ export class AgentService {
       });
       return changed;
     });
-    this.forgetAgents(ctx, agent.id);
+    this.forgetAgents(ctx, agent);
     return updated;
   }
 
-  private forgetAgents(ctx: RequestContext, agentId: string): void {
-    ctx.loaders.agents.byId.clear(normalizeId(agentId));
-    ctx.loaders.agents.ofOrganization.clearAll();
+  private forgetAgents(ctx: RequestContext, agent: AgentEntity): void {
+    ctx.loaders.agents.byId.clear(agent.id);
+    ctx.loaders.agents.ofOrganization.clear(agent.organizationId);
   }
 }

@@ -4,7 +4,7 @@ import { middleware, type IMiddlewareFieldMap, type IMiddlewareGenerator } from 
 import { allow, and, deny, rule, shield } from 'graphql-shield';
 import type { IRuleFieldMap, IRules, ShieldRule } from 'graphql-shield/typings/types';
 import type { RequestContext } from '../context';
-import { DomainError, ErrorCode, badInput } from '../errors';
+import { DomainError, ErrorCode, badInput, unauthenticated } from '../errors';
 
 /**
  * Who may do what (DESIGN.md section 2): the whole map, in one place, deny by default.
@@ -19,7 +19,7 @@ const forbidden = (message = 'You are not allowed to do this') => new DomainErro
 
 /**
  * Where a rule finds the organization it guards: an id, null when the thing the organization was
- * to be read from (an agent) does not exist, or the caller's input error for a malformed id.
+ * to be read from (an agent or a run) does not exist, or the caller's input error for a malformed id.
  */
 type OwnerSource = (parent: unknown, args: Record<string, unknown>, ctx: RequestContext) => string | null | Error | Promise<string | null | Error>;
 
@@ -33,21 +33,13 @@ function organizationId(field: string, read: (parent: unknown, args: Record<stri
   };
 }
 
-/** The organization of the agent whose id is given; null when there is no such agent. */
-function organizationOfAgent(field: string, read: (args: Record<string, unknown>) => unknown): OwnerSource {
+/** The organization of the agent or run whose id is given; null when there is none with that id. */
+function organizationOf(what: 'agent' | 'run', field: string, read: (args: Record<string, unknown>) => unknown): OwnerSource {
   return async (_parent, args, ctx) => {
     const id = read(args);
-    if (typeof id !== 'string' || !isUUID(id)) return badInput(`${field} must be an agent id (a UUID)`, field);
-    return (await ctx.loaders.agents.byId.load(id))?.organizationId ?? null;
-  };
-}
-
-/** The organization of the run whose id is given; null when there is no such run. */
-function organizationOfRun(field: string, read: (args: Record<string, unknown>) => unknown): OwnerSource {
-  return async (_parent, args, ctx) => {
-    const id = read(args);
-    if (typeof id !== 'string' || !isUUID(id)) return badInput(`${field} must be a run id (a UUID)`, field);
-    return (await ctx.loaders.runs.byId.load(id))?.organizationId ?? null;
+    if (typeof id !== 'string' || !isUUID(id)) return badInput(`${field} must be ${what === 'agent' ? 'an agent' : 'a run'} id (a UUID)`, field);
+    const loader = what === 'agent' ? ctx.loaders.agents.byId : ctx.loaders.runs.byId;
+    return (await loader.load(id))?.organizationId ?? null;
   };
 }
 
@@ -57,11 +49,11 @@ const fromParent = organizationId('id', (parent) => (parent as { id?: unknown })
 const ownerOfParent: OwnerSource = (parent) => (parent as { organizationId: string }).organizationId;
 const fromArgument = (name: string) => organizationId(name, (_parent, args) => args[name]);
 const fromInput = (name: string) => organizationId(`input.${name}`, (_parent, args) => inputOf(args)[name]);
-const agentFromArgument = (name: string) => organizationOfAgent(name, (args) => args[name]);
-const agentFromInput = (name: string) => organizationOfAgent(`input.${name}`, (args) => inputOf(args)[name]);
+const agentFromArgument = (name: string) => organizationOf('agent', name, (args) => args[name]);
+const agentFromInput = (name: string) => organizationOf('agent', `input.${name}`, (args) => inputOf(args)[name]);
 
 const isAuthenticated = rule({ cache: 'contextual' })((_parent, _args, ctx: RequestContext) =>
-  ctx.principal ? true : new DomainError(ErrorCode.UNAUTHENTICATED, ctx.authFailure ?? 'Authentication required'),
+  ctx.principal ? true : unauthenticated(ctx.authFailure),
 );
 
 const isOperatorRule = rule({ cache: 'contextual' })((_parent, _args, ctx: RequestContext) =>
@@ -133,7 +125,7 @@ export const permissionRules: IRules = {
     organization: organizationRule('canSee', fromArgument('id'), selects('effectiveModels')),
     resolveModel: organizationRule('isMember', fromArgument('organizationId'), READS_EFFECTIVE_MODELS),
     agent: organizationRule('isMember', agentFromArgument('id')),
-    run: organizationRule('isMember', organizationOfRun('id', (args) => args.id)),
+    run: organizationRule('isMember', organizationOf('run', 'id', (args) => args.id)),
   },
   Mutation: {
     createOrganization: isOperator,

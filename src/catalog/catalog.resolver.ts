@@ -1,14 +1,16 @@
 import { Query, Resolver } from 'type-graphql';
 import type { RequestContext } from '../context';
-import { DomainError, ErrorCode } from '../errors';
-import { type CatalogModel, catalog } from './catalog';
+import { unauthenticated } from '../errors';
+import type { Catalog, CatalogModel } from './catalog';
 import { Model } from './model.types';
 
 @Resolver(() => Model)
 export class CatalogResolver {
+  constructor(private readonly catalog: Catalog) {}
+
   @Query(() => [Model], { description: 'Every model of the catalog.' })
   modelCatalog(): readonly CatalogModel[] {
-    return catalog.models;
+    return this.catalog.models;
   }
 }
 
@@ -17,7 +19,9 @@ export class CatalogResolver {
  * (gateways call it), so the token is checked here, as `modelCatalog`'s rule checks it: Model's
  * own fields carry no rule. Asynchronous, so that a refusal fails this entity alone, not the list.
  */
-export async function resolveModelReference(reference: { id: string }, ctx: RequestContext): Promise<CatalogModel | null> {
-  if (!ctx.principal) throw new DomainError(ErrorCode.UNAUTHENTICATED, ctx.authFailure ?? 'Authentication required');
-  return catalog.find(reference.id) ?? null;
+export function resolveModelReference(catalog: Catalog) {
+  return async (reference: { id: string }, ctx: RequestContext): Promise<CatalogModel | null> => {
+    if (!ctx.principal) throw unauthenticated(ctx.authFailure);
+    return catalog.find(reference.id) ?? null;
+  };
 }

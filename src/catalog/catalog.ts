@@ -114,6 +114,16 @@ export class Catalog {
     return this.byId.get(id);
   }
 
+  /**
+   * The model of a stored id (settings, pins). Ids are checked against the catalog when stored,
+   * so one the catalog has since lost is a data error, not the caller's.
+   */
+  get(id: string): CatalogModel {
+    const model = this.byId.get(id);
+    if (!model) throw new Error(`The stored model id ${id} is not in the catalog`);
+    return model;
+  }
+
   /** Every alias, each once, in catalog order. */
   aliases(): string[] {
     return [...new Set(this.models.map((model) => model.alias))];

@@ -3,7 +3,7 @@
  * section 4). Pure: no I/O.
  */
 import { DomainError, ErrorCode, badInput } from '../errors';
-import { type Catalog, type CatalogModel, compareGenerations } from './catalog';
+import type { Catalog, CatalogModel } from './catalog';
 
 export enum Billing {
   /** The organization's own provider account pays (BYOM). */
@@ -61,18 +61,13 @@ export function resolveModel(catalog: Catalog, models: ResolvableModels, request
     return option;
   }
 
-  if (catalog.aliases().includes(requested)) {
+  const withAlias = catalog.withAlias(requested);
+  if (withAlias.length > 0) {
     if (models.primary.model.alias === requested && available(models.primary)) return models.primary;
     if (models.fallback?.model.alias === requested && available(models.fallback)) return models.fallback;
-    const newest = (options: ModelOption[]) =>
-      options.reduce<ModelOption | undefined>(
-        (best, option) => (best === undefined || compareGenerations(option.model.generation, best.model.generation) > 0 ? option : best),
-        undefined,
-      );
-    const withAlias = models.availableModels.filter((option) => option.model.alias === requested);
-    const chosen =
-      newest(withAlias.filter((option) => option.billing === Billing.PROVIDER_ACCOUNT)) ??
-      newest(withAlias.filter((option) => option.billing === Billing.PLATFORM_CREDITS));
+    // Newest generation first, the organization's own account before the platform's.
+    const options = withAlias.flatMap((model) => models.availableModels.filter((option) => option.model.id === model.id));
+    const chosen = options.find((option) => option.billing === Billing.PROVIDER_ACCOUNT) ?? options[0];
     if (!chosen) throw notAvailable(`No model with the alias '${requested}'`);
     return chosen;
   }

@@ -46,13 +46,7 @@ export interface EffectiveModels {
 }
 
 export function computeEffectiveModels(facts: InheritanceFacts, catalog: Catalog): EffectiveModels {
-  const model = (id: string): CatalogModel => {
-    const found = catalog.find(id);
-    // Settings are checked against the catalog when written; a model the catalog has since lost is a data error.
-    if (!found) throw new Error(`The stored model ${id} is not in the catalog`);
-    return found;
-  };
-  const byom = (id: string, ownerId: string): ModelOption => ({ model: model(id), billing: Billing.PROVIDER_ACCOUNT, connectionOwnerId: ownerId });
+  const byom = (id: string, ownerId: string): ModelOption => ({ model: catalog.get(id), billing: Billing.PROVIDER_ACCOUNT, connectionOwnerId: ownerId });
   const platform = (entry: CatalogModel): ModelOption => ({ model: entry, billing: Billing.PLATFORM_CREDITS, connectionOwnerId: null });
   /** BYOM options, then (unless exclusive) the platform's models not already listed. */
   const withPlatform = (own: ModelOption[], exclusive: boolean): ModelOption[] => {
@@ -95,8 +89,8 @@ export function computeEffectiveModels(facts: InheritanceFacts, catalog: Catalog
 
   return {
     organizationId: facts.organizationId,
-    primary: platform(model(PLATFORM_DEFAULT.primaryModelId)),
-    fallback: platform(model(PLATFORM_DEFAULT.fallbackModelId)),
+    primary: platform(catalog.get(PLATFORM_DEFAULT.primaryModelId)),
+    fallback: platform(catalog.get(PLATFORM_DEFAULT.fallbackModelId)),
     source: ModelSource.PLATFORM,
     inheritedFromId: null,
     exclusive: false,

@@ -14,19 +14,19 @@ import {
   normalizeId,
   uuidsOf,
 } from '../organizations/organization.loaders';
-import { computeEffectiveModels, type EffectiveModels, type InheritanceFacts, type OwnSettings } from './effective-models';
+import { computeEffectiveModels, type EffectiveModels, type OwnSettings } from './effective-models';
 import { ModelSettingsEntity } from './model-settings.entity';
 
 /**
  * An organization as one walk up the tree finds it for the caller: its row, the caller's role in
- * it, and the facts of the inheritance rule. Access checks that precede a read of effective
- * models take the caller's role from here, so that the check and the read are one statement.
+ * it, and its effective models. Access checks that precede a read of effective models take the
+ * caller's role from here, so that the check and the read are one statement.
  */
 export interface OrganizationWalk {
   organization: OrganizationEntity;
   /** The caller's role in the organization; null for a non-member or when there is no caller. */
   callerRole: OrgRole | null;
-  facts: InheritanceFacts;
+  effective: EffectiveModels;
 }
 
 export interface ModelSettingsLoaders {
@@ -34,9 +34,7 @@ export interface ModelSettingsLoaders {
   own: DataLoader<string, ModelSettingsEntity | null>;
   /** An organization's walk; null for an unknown organization. Each batch is one statement. */
   walks: DataLoader<string, OrganizationWalk | null>;
-  /** An organization's effective models, computed from its walk; null for an unknown organization. */
-  effective: DataLoader<string, EffectiveModels | null>;
-  /** Forgets walks and effective models, of one organization or all, after a change to what they read. */
+  /** Forgets walks, of one organization or all, after a change to what they read. */
   forget(organizationId?: string): void;
 }
 
@@ -117,7 +115,7 @@ function settingsOf(row: WalkRow): OwnSettings | null {
 }
 
 /** Walks any number of organizations for the caller; unknown ones are absent. */
-async function loadWalks(dataSource: DataSource, ids: string[], callerId: string | null): Promise<Map<string, OrganizationWalk>> {
+async function loadWalks(dataSource: DataSource, catalog: Catalog, ids: string[], callerId: string | null): Promise<Map<string, OrganizationWalk>> {
   if (ids.length === 0) return new Map();
   const rows = await preparedQuery<WalkRow>(dataSource, ids.length <= FEW_ORGANIZATIONS ? WALK_OF_FEW : WALK, walkParameters(ids, callerId));
   const walks = new Map<string, OrganizationWalk>();
@@ -132,12 +130,15 @@ async function loadWalks(dataSource: DataSource, ids: string[], callerId: string
         updatedAt: own.updated_at as Date,
       }),
       callerRole: own.caller_role,
-      facts: {
-        organizationId: startId,
-        settings: settingsOf(own),
-        connectedProviders: own.providers ?? [],
-        ancestors: ancestors.map((row) => ({ organizationId: row.id, settings: settingsOf(row) })),
-      },
+      effective: computeEffectiveModels(
+        {
+          organizationId: startId,
+          settings: settingsOf(own),
+          connectedProviders: own.providers ?? [],
+          ancestors: ancestors.map((row) => ({ organizationId: row.id, settings: settingsOf(row) })),
+        },
+        catalog,
+      ),
     });
   }
   return walks;
@@ -155,18 +156,10 @@ export function createModelSettingsLoaders(
 ): ModelSettingsLoaders {
   const options = { cacheKeyFn: normalizeId };
   const walks = new DataLoader<string, OrganizationWalk | null>(async (keys) => {
-    const found = await loadWalks(dataSource, uuidsOf(keys), callerId);
+    const found = await loadWalks(dataSource, catalog, uuidsOf(keys), callerId);
     for (const walk of found.values()) organizations.byId.prime(walk.organization.id, walk.organization);
     return keys.map((key) => found.get(normalizeId(key)) ?? null);
   }, options);
-  // A failed walk fails the batch, which DataLoader does not remember: a later load tries again.
-  const effective = new DataLoader<string, EffectiveModels | null>(
-    (keys) => Promise.all(keys.map(async (key) => {
-      const walk = await walks.load(key);
-      return walk && computeEffectiveModels(walk.facts, catalog);
-    })),
-    options,
-  );
 
   return {
     own: new DataLoader(async (keys) => {
@@ -178,15 +171,9 @@ export function createModelSettingsLoaders(
       return keys.map((key) => byOrganization.get(normalizeId(key)) ?? null);
     }, options),
     walks,
-    effective,
     forget(organizationId) {
-      if (organizationId === undefined) {
-        walks.clearAll();
-        effective.clearAll();
-      } else {
-        walks.clear(organizationId);
-        effective.clear(organizationId);
-      }
+      if (organizationId === undefined) walks.clearAll();
+      else walks.clear(organizationId);
     },
   };
 }

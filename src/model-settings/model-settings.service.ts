@@ -61,6 +61,24 @@ WHERE NOT EXISTS (SELECT 1 FROM model_settings s WHERE s.organization_id = below
 ORDER BY below.depth, below.name
 LIMIT $3`;
 
+/** An `expectedVersion` as given: null (no check), or zero (no settings yet) or more. */
+function checkedExpectedVersion(expectedVersion: number | null | undefined): number | null {
+  if (expectedVersion == null) return null;
+  if (!Number.isInteger(expectedVersion) || expectedVersion < 0) throw badInput('expectedVersion must be zero (no settings yet) or more', 'expectedVersion');
+  return expectedVersion;
+}
+
+/** CONFLICT: the caller expected `expectedVersion`, the settings are at `stored` (0: none). */
+function versionConflict(expectedVersion: number, stored: number): DomainError {
+  return new DomainError(
+    ErrorCode.CONFLICT,
+    stored === 0
+      ? `The organization has no model settings (version 0), not version ${expectedVersion}: reload them and try again`
+      : `The model settings are at version ${stored}, not ${expectedVersion}: someone changed them meanwhile; reload them and try again`,
+    { field: 'expectedVersion', expectedVersion, currentVersion: stored },
+  );
+}
+
 /** What an update warns about: tool use that will degrade, and a fallback that cannot do all the primary does. */
 function settingsWarnings(primary: CatalogModel, fallback: CatalogModel | null): string[] {
   const warnings: string[] = [];
@@ -94,14 +112,14 @@ export class ModelSettingsService {
 
   /** The organization's effective models, or NOT_FOUND. */
   async effective(ctx: RequestContext, organizationId: string): Promise<EffectiveModels> {
-    const effective = await ctx.loaders.modelSettings.effective.load(organizationId);
-    if (!effective) throw notFound('Organization', organizationId);
-    return effective;
+    const walk = await ctx.loaders.modelSettings.walks.load(organizationId);
+    if (!walk) throw notFound('Organization', organizationId);
+    return walk.effective;
   }
 
   /** What an alias or a full model id stands for in the organization (DESIGN.md section 4). */
-  async resolve(ctx: RequestContext, organizationId: string, requested: string, field = 'model'): Promise<ModelOption> {
-    return resolveModel(this.catalog, await this.effective(ctx, organizationId), requested, field);
+  async resolve(ctx: RequestContext, organizationId: string, requested: string): Promise<ModelOption> {
+    return resolveModel(this.catalog, await this.effective(ctx, organizationId), requested);
   }
 
   /** A model of the catalog by full id; BAD_USER_INPUT naming the valid ids for anything else (an alias too). */
@@ -125,12 +143,10 @@ export class ModelSettingsService {
    */
   async update(ctx: RequestContext, input: UpdateModelSettingsInput): Promise<UpdateModelSettingsResult> {
     const primary = this.catalogModel(input.primaryModelId, 'primaryModelId');
-    const fallback = input.fallbackModelId ? this.catalogModel(input.fallbackModelId, 'fallbackModelId') : null;
+    // Only null means "no fallback": an empty string is an id the catalog does not have.
+    const fallback = input.fallbackModelId != null ? this.catalogModel(input.fallbackModelId, 'fallbackModelId') : null;
     if (fallback?.id === primary.id) throw badInput('The fallback model must differ from the primary model', 'fallbackModelId');
-    const expectedVersion = input.expectedVersion ?? null;
-    if (expectedVersion !== null && (!Number.isInteger(expectedVersion) || expectedVersion < 0)) {
-      throw badInput('expectedVersion must be zero (no settings yet) or more', 'expectedVersion');
-    }
+    const expectedVersion = checkedExpectedVersion(input.expectedVersion);
     const organization = await this.organizations.get(ctx, input.organizationId);
     const values = {
       primaryModelId: primary.id,
@@ -185,19 +201,11 @@ export class ModelSettingsService {
     expectedVersion: number | null,
   ): Promise<ModelSettingsEntity> {
     const updatedBy = ctx.principal?.userId as string;
-    const conflict = (stored: number) =>
-      new DomainError(
-        ErrorCode.CONFLICT,
-        stored === 0
-          ? `The organization has no model settings (version 0), not version ${expectedVersion}: reload them and try again`
-          : `The model settings are at version ${stored}, not ${expectedVersion}: someone changed them meanwhile; reload them and try again`,
-        { field: 'expectedVersion', expectedVersion, currentVersion: stored },
-      );
     // Two rounds at most: an insert that loses to a concurrent one finds its row on the second.
     for (let round = 0; round < 2; round += 1) {
       const existing = await manager.findOne(ModelSettingsEntity, { where: { organizationId }, lock: { mode: 'pessimistic_write' } });
       if (existing) {
-        if (expectedVersion !== null && expectedVersion !== existing.version) throw conflict(existing.version);
+        if (expectedVersion !== null && expectedVersion !== existing.version) throw versionConflict(expectedVersion, existing.version);
         const { raw } = await manager
           .createQueryBuilder()
           .update(ModelSettingsEntity)
@@ -205,7 +213,7 @@ export class ModelSettingsService {
           .where('organization_id = :organizationId AND version = :version', { organizationId, version: existing.version })
           .returning('version')
           .execute();
-        if ((raw as unknown[]).length !== 1) throw conflict(existing.version + 1);
+        if ((raw as unknown[]).length !== 1) throw versionConflict(expectedVersion ?? existing.version, existing.version + 1);
         const updated = await manager.findOneByOrFail(ModelSettingsEntity, { organizationId });
         await this.audit.record(manager, ctx, {
           organizationId,
@@ -215,7 +223,7 @@ export class ModelSettingsService {
         });
         return updated;
       }
-      if (expectedVersion !== null && expectedVersion !== 0) throw conflict(0);
+      if (expectedVersion !== null && expectedVersion !== 0) throw versionConflict(expectedVersion, 0);
       const inserted = await manager
         .createQueryBuilder()
         .insert()
@@ -230,24 +238,19 @@ export class ModelSettingsService {
         return created;
       }
       // A concurrent update created the settings first; with expectedVersion 0 that is a conflict.
-      if (expectedVersion === 0) throw conflict(1);
+      if (expectedVersion === 0) throw versionConflict(0, 1);
     }
     throw new Error('The model settings kept changing under concurrent updates');
   }
 
   /** Removes the organization's own settings: it inherits again, or falls to the platform's models. */
   async clear(ctx: RequestContext, input: { organizationId: string; expectedVersion?: number | null }): Promise<OrganizationEntity> {
+    const expectedVersion = checkedExpectedVersion(input.expectedVersion);
     const organization = await this.organizations.get(ctx, input.organizationId);
-    const expectedVersion = input.expectedVersion ?? null;
     await this.dataSource.transaction('READ COMMITTED', async (manager) => {
       const existing = await manager.findOne(ModelSettingsEntity, { where: { organizationId: organization.id }, lock: { mode: 'pessimistic_write' } });
-      if (expectedVersion !== null && expectedVersion !== (existing?.version ?? 0)) {
-        throw new DomainError(
-          ErrorCode.CONFLICT,
-          `The model settings are at version ${existing?.version ?? 0}, not ${expectedVersion}: reload them and try again`,
-          { field: 'expectedVersion', expectedVersion, currentVersion: existing?.version ?? 0 },
-        );
-      }
+      const stored = existing?.version ?? 0;
+      if (expectedVersion !== null && expectedVersion !== stored) throw versionConflict(expectedVersion, stored);
       // Clearing what is not there changes nothing, and so is not an event.
       if (!existing) return;
       await manager.delete(ModelSettingsEntity, { organizationId: organization.id });

@@ -180,6 +180,7 @@ describe('model settings and effective models', () => {
         ['an alias as primary', { primaryModelId: 'sonnet' }, 'BAD_USER_INPUT', 'primaryModelId', /'sonnet' is an alias.*valid ids: claude-opus-4-6, claude-sonnet-4-6, claude-haiku-4-5, gpt-5.4, gpt-5-mini, gpt-5-nano/],
         ['an unknown primary', { primaryModelId: 'claude-3-opus' }, 'BAD_USER_INPUT', 'primaryModelId', /valid ids: claude-opus-4-6/],
         ['an alias as fallback', { primaryModelId: 'claude-sonnet-4-6', fallbackModelId: 'mini' }, 'BAD_USER_INPUT', 'fallbackModelId', /'mini' is an alias/],
+        ['an empty fallback (null means none)', { primaryModelId: 'claude-sonnet-4-6', fallbackModelId: '' }, 'BAD_USER_INPUT', 'fallbackModelId', /valid ids: claude-opus-4-6/],
         ['a fallback equal to the primary', { primaryModelId: 'claude-sonnet-4-6', fallbackModelId: 'claude-sonnet-4-6' }, 'BAD_USER_INPUT', 'fallbackModelId', /must differ/],
         ['a primary on an unconnected provider', { primaryModelId: 'gpt-5.4' }, 'MODEL_NOT_AVAILABLE', 'primaryModelId', /connect OpenAI first/],
         ['a fallback on an unconnected provider', { primaryModelId: 'claude-sonnet-4-6', fallbackModelId: 'gpt-5-mini' }, 'MODEL_NOT_AVAILABLE', 'fallbackModelId', /connect OpenAI first/],
@@ -311,6 +312,17 @@ describe('model settings and effective models', () => {
 
       expect(result.errors?.[0].extensions).toMatchObject({ code: 'CONFLICT', currentVersion: 1 });
       expect(await storedSettings(organization)).toHaveLength(1);
+    });
+
+    it('refuses a negative expectedVersion as bad input, as updateModelSettings does, and keeps the settings', async () => {
+      const { organization, admin } = await tenant({ providers: [Provider.ANTHROPIC] });
+      await makeModelSettings(server.dataSource, organization, { primaryModelId: 'claude-opus-4-6' });
+      const before = { settings: await storedSettings(organization), audit: await auditActions(organization) };
+
+      const result = await server.graphql(CLEAR, { as: admin, variables: { input: { organizationId: organization.id, expectedVersion: -1 } } });
+
+      expect(result.errors?.map((error) => error.extensions)).toEqual([expect.objectContaining({ code: 'BAD_USER_INPUT', field: 'expectedVersion' })]);
+      expect({ settings: await storedSettings(organization), audit: await auditActions(organization) }).toEqual(before);
     });
   });
 
