@@ -1,7 +1,15 @@
 import type { OrganizationEntity } from '../../src/organizations/organization.entity';
 import { makeMembership, makeOrganization, OrgRole } from '../support/factories';
-import { makePermissionTree, makeRejectedAuthorizations, type RejectedAuthorizations, unauthenticatedCallers } from '../support/permission-tree';
-import { startTestServer, type GraphQLResponse, type RequestOptions, type TestServer } from '../support/test-server';
+import {
+  type As,
+  errorsOf,
+  makePermissionTree,
+  makeRejectedAuthorizations,
+  OPERATOR,
+  type RejectedAuthorizations,
+  unauthenticatedCallers,
+} from '../support/permission-tree';
+import { startTestServer, type TestServer } from '../support/test-server';
 
 /**
  * The permission map (src/auth/permissions.ts) against DESIGN.md section 2, over real HTTP: every
@@ -20,16 +28,7 @@ import { startTestServer, type GraphQLResponse, type RequestOptions, type TestSe
  * `stranger` has a valid token and no membership; `ops` is an operator.
  */
 
-const OPERATOR = { operator: 'ops' };
-
-type As = RequestOptions['as'];
 type Code = 'UNAUTHENTICATED' | 'FORBIDDEN';
-
-/** The errors of a response as [path, code] pairs, sorted, for exact comparisons. */
-const errorsOf = (response: GraphQLResponse) =>
-  (response.errors ?? [])
-    .map((error) => ({ path: error.path, code: error.extensions.code }))
-    .sort((a, b) => JSON.stringify(a.path).localeCompare(JSON.stringify(b.path)));
 
 describe('permissions (DESIGN.md section 2)', () => {
   let server: TestServer;

@@ -3,9 +3,9 @@ import { KeyVault } from '../../src/connections/key-vault';
 import { reencryptStoredKeys } from '../../src/connections/reencrypt-keys';
 import { anthropicClient } from '../../src/providers/provider-clients';
 import { makeMembership, makeOrganization, OrgRole } from '../support/factories';
-import { makeTestKey, startProviderStandIn } from '../support/provider-stand-in';
+import { makeTestKey, standInEnv, startProviderStandIn } from '../support/provider-stand-in';
 import { startTestServer } from '../support/test-server';
-import { ms, percentile, printTable, timed } from './support';
+import { graphqlPoster, ms, percentile, printTable, timed } from './support';
 
 const CONNECT_RUNS = 300;
 const STORED_KEYS = 10_000;
@@ -16,26 +16,14 @@ const STORED_KEYS = 10_000;
  */
 export async function benchConnect(): Promise<void> {
   const standIn = await startProviderStandIn();
-  const server = await startTestServer({
-    LOG_LEVEL: 'warn',
-    ANTHROPIC_BASE_URL: standIn.anthropicBaseUrl,
-    OPENAI_BASE_URL: standIn.openaiBaseUrl,
-  });
+  const server = await startTestServer({ LOG_LEVEL: 'warn', ...standInEnv(standIn) });
   try {
     const organization = await makeOrganization(server.dataSource, { name: 'Bench' });
     await makeMembership(server.dataSource, organization, 'bench-admin', OrgRole.ADMIN);
     const token = await server.token('bench-admin');
     const keys = Array.from({ length: CONNECT_RUNS + 20 }, () => makeTestKey('ANTHROPIC'));
     standIn.acceptKeys(...keys);
-    const graphql = async (query: string, variables: Record<string, unknown>) => {
-      const response = await fetch(server.url, {
-        method: 'POST',
-        headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` },
-        body: JSON.stringify({ query, variables }),
-      });
-      const body = (await response.json()) as { errors?: unknown };
-      if (body.errors) throw new Error(`the benchmark's request failed: ${JSON.stringify(body.errors)}`);
-    };
+    const graphql = graphqlPoster(server.url, token);
     const connect = (apiKey: string) =>
       graphql('mutation($input: ConnectProviderInput!) { connectProvider(input: $input) { id status } }', {
         input: { organizationId: organization.id, provider: 'ANTHROPIC', apiKey },

@@ -2,9 +2,9 @@ import Anthropic from '@anthropic-ai/sdk';
 import { Provider } from '../../src/catalog/catalog';
 import { anthropicClient } from '../../src/providers/provider-clients';
 import { makeConnection, makeMembership, makeModelSettings, makeOrganization, OrgRole } from '../support/factories';
-import { makeTestKey, startProviderStandIn } from '../support/provider-stand-in';
+import { makeTestKey, standInEnv, startProviderStandIn } from '../support/provider-stand-in';
 import { startTestServer } from '../support/test-server';
-import { ms, percentile, printTable, timed, verdict } from './support';
+import { graphqlPoster, ms, percentile, printTable, timed, verdict } from './support';
 
 const RUNS = 200;
 const WARM_RUNS = 20;
@@ -18,7 +18,7 @@ const RETRY_AFTER_SECONDS = 30;
  */
 export async function benchRuns(): Promise<void> {
   const standIn = await startProviderStandIn();
-  const server = await startTestServer({ LOG_LEVEL: 'warn', ANTHROPIC_BASE_URL: standIn.anthropicBaseUrl, OPENAI_BASE_URL: standIn.openaiBaseUrl });
+  const server = await startTestServer({ LOG_LEVEL: 'warn', ...standInEnv(standIn) });
   try {
     const organization = await makeOrganization(server.dataSource, { name: 'Bench runs' });
     await makeMembership(server.dataSource, organization, 'bench-runner', OrgRole.MEMBER);
@@ -28,16 +28,7 @@ export async function benchRuns(): Promise<void> {
     await makeConnection(server.dataSource, organization, Provider.OPENAI, keys.OPENAI);
     await makeModelSettings(server.dataSource, organization, { primaryModelId: 'claude-sonnet-4-6', fallbackModelId: 'gpt-5.4' });
     const token = await server.token('bench-runner');
-    const post = async (query: string, variables: Record<string, unknown>) => {
-      const response = await fetch(server.url, {
-        method: 'POST',
-        headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` },
-        body: JSON.stringify({ query, variables }),
-      });
-      const body = (await response.json()) as { data?: Record<string, any>; errors?: unknown };
-      if (body.errors) throw new Error(`the benchmark's request failed: ${JSON.stringify(body.errors)}`);
-      return body.data as Record<string, any>;
-    };
+    const post = graphqlPoster(server.url, token);
     const created = await post('mutation($input: CreateAgentInput!) { createAgent(input: $input) { id } }', {
       input: { organizationId: organization.id, name: 'Bench agent' },
     });

@@ -26,6 +26,23 @@ export async function timed(work: () => Promise<unknown>): Promise<number> {
   return performance.now() - started;
 }
 
+/**
+ * A GraphQL POST to the server as the bearer of `token`: the operation's data, or a throw when the
+ * answer has errors.
+ */
+export function graphqlPoster(url: string, token: string) {
+  return async (query: string, variables: Record<string, unknown>): Promise<Record<string, any>> => {
+    const response = await fetch(url, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` },
+      body: JSON.stringify({ query, variables }),
+    });
+    const body = (await response.json()) as { data?: Record<string, any>; errors?: unknown };
+    if (body.errors) throw new Error(`the benchmark's request failed: ${JSON.stringify(body.errors)}`);
+    return body.data as Record<string, any>;
+  };
+}
+
 export const ms = (value: number) => `${value.toFixed(2)} ms`;
 
 /** Prints rows as an aligned table. */

@@ -1,7 +1,7 @@
 import { KeyVault, parseKeyRing } from '../../src/connections/key-vault';
 import type { OrganizationEntity } from '../../src/organizations/organization.entity';
 import { makeMembership, makeOrganization, OrgRole } from '../support/factories';
-import { KEY_PATTERN, makeTestKey, type ProviderStandIn, type StandInBehaviour, startProviderStandIn } from '../support/provider-stand-in';
+import { KEY_PATTERN, makeTestKey, type ProviderStandIn, type StandInBehaviour, standInEnv, startProviderStandIn } from '../support/provider-stand-in';
 import { startTestServer, TEST_ENCRYPTION_KEYS, type TestServer } from '../support/test-server';
 
 const OPERATOR = { operator: 'ops' };
@@ -37,11 +37,7 @@ describe('provider connections', () => {
 
   beforeAll(async () => {
     standIn = await startProviderStandIn();
-    server = await startTestServer({
-      ANTHROPIC_BASE_URL: standIn.anthropicBaseUrl,
-      OPENAI_BASE_URL: standIn.openaiBaseUrl,
-      PROVIDER_CHECK_TIMEOUT_MS: String(CHECK_TIMEOUT_MS),
-    });
+    server = await startTestServer({ ...standInEnv(standIn), PROVIDER_CHECK_TIMEOUT_MS: String(CHECK_TIMEOUT_MS) });
   });
   afterAll(async () => {
     await server?.stop();
@@ -393,9 +389,9 @@ describe('provider connections', () => {
     beforeAll(async () => {
       // A port that was free a moment ago and has nothing listening: the connection is refused.
       const closed = await startProviderStandIn();
-      const url = closed.url;
+      const env = standInEnv(closed);
       await closed.close();
-      unreachable = await startTestServer({ ANTHROPIC_BASE_URL: url, OPENAI_BASE_URL: `${url}/v1` });
+      unreachable = await startTestServer(env);
     });
     afterAll(async () => {
       await unreachable?.stop();

@@ -4,6 +4,7 @@ import {
   actorOf,
   type As,
   CALLERS,
+  canSee,
   errorsOf,
   expected,
   isAdmin,
@@ -18,7 +19,7 @@ import {
   type PermissionTree,
   type RejectedAuthorizations,
 } from '../support/permission-tree';
-import { makeTestKey, startProviderStandIn, type ProviderStandIn } from '../support/provider-stand-in';
+import { makeTestKey, standInEnv, startProviderStandIn, type ProviderStandIn } from '../support/provider-stand-in';
 import { startTestServer, type TestServer } from '../support/test-server';
 
 /**
@@ -151,11 +152,7 @@ describe('runs, usage and uploads: permissions (DESIGN.md sections 2 and 7)', ()
 
   beforeAll(async () => {
     standIn = await startProviderStandIn({ acceptKeys: [PLATFORM_ANTHROPIC_KEY] });
-    server = await startTestServer({
-      ANTHROPIC_BASE_URL: standIn.anthropicBaseUrl,
-      OPENAI_BASE_URL: standIn.openaiBaseUrl,
-      PLATFORM_ANTHROPIC_API_KEY: PLATFORM_ANTHROPIC_KEY,
-    });
+    server = await startTestServer(standInEnv(standIn, { platformAnthropicKey: PLATFORM_ANTHROPIC_KEY }));
     tree = await makePermissionTree(server.dataSource);
     usageFrom = new Date(Date.now() - 60_000).toISOString();
     for (const [index, key] of ORG_KEYS.entries()) {
@@ -517,13 +514,13 @@ describe('runs, usage and uploads: permissions (DESIGN.md sections 2 and 7)', ()
     });
 
     /** Callers who may see Acme EU's id and name (so organization(id) answers them), and whether they get its usage. */
-    const READERS: { label: string; as: As; granted: boolean }[] = [
-      { label: 'an operator', as: OPERATOR, granted: true },
-      { label: 'an admin of the organization', as: 'eu-admin', granted: true },
-      { label: 'a member of the organization', as: 'eu-member', granted: false },
-      { label: 'an admin of the parent organization', as: 'parent-admin', granted: false },
-      { label: 'a member of a sub-organization', as: 'sales-member', granted: false },
-    ];
+    const READERS: { label: string; as: As; granted: boolean }[] = CALLERS.filter((caller) => canSee(caller, 'acmeEu')).map((caller) => ({
+      label: caller.label,
+      as: caller.as,
+      granted: isAdmin(caller, 'acmeEu'),
+    }));
+    /** Callers who may not see Acme EU at all. */
+    const OUTSIDERS = CALLERS.filter((caller) => !canSee(caller, 'acmeEu'));
 
     it.each(READERS)('$label reading Acme EU: usage granted is $granted; a denial is FORBIDDEN on usage alone', async ({ as, granted }) => {
       const result = await readOrganization(as, org('acmeEu').id, `id name ${USAGE_SELECTION}`);
@@ -538,12 +535,7 @@ describe('runs, usage and uploads: permissions (DESIGN.md sections 2 and 7)', ()
       }
     });
 
-    it.each([
-      { label: 'a member of a sibling organization', as: 'us-member' },
-      { label: 'an admin of another organization', as: 'globex-admin' },
-      { label: 'a member of another organization', as: 'hooli-member' },
-      { label: 'a signed-in user with no membership', as: 'stranger' },
-    ])('gives $label nothing of Acme EU: the organization itself is FORBIDDEN', async ({ as }) => {
+    it.each(OUTSIDERS)('gives $label nothing of Acme EU: the organization itself is FORBIDDEN', async ({ as }) => {
       const result = await readOrganization(as, org('acmeEu').id, `id name ${USAGE_SELECTION}`);
       expect(result.data).toEqual({ organization: null });
       expect(errorsOf(result)).toEqual([{ path: ['organization'], code: 'FORBIDDEN' }]);

@@ -1,7 +1,7 @@
 import { Provider } from '../../src/catalog/catalog';
 import type { OrganizationEntity } from '../../src/organizations/organization.entity';
 import { makeConnection, makeMembership, makeModelSettings, makeOrganization, OrgRole } from '../support/factories';
-import { KEY_PATTERN, makeTestKey, type ProviderStandIn, type StandInBehaviour, startProviderStandIn } from '../support/provider-stand-in';
+import { KEY_PATTERN, makeTestKey, type ProviderStandIn, type StandInBehaviour, standInEnv, startProviderStandIn } from '../support/provider-stand-in';
 import { startTestServer, type TestServer } from '../support/test-server';
 
 /**
@@ -52,9 +52,7 @@ describe('agent runs', () => {
   beforeAll(async () => {
     standIn = await startProviderStandIn({ acceptKeys: [PLATFORM_ANTHROPIC_KEY] });
     server = await startTestServer({
-      ANTHROPIC_BASE_URL: standIn.anthropicBaseUrl,
-      OPENAI_BASE_URL: standIn.openaiBaseUrl,
-      PLATFORM_ANTHROPIC_API_KEY: PLATFORM_ANTHROPIC_KEY,
+      ...standInEnv(standIn, { platformAnthropicKey: PLATFORM_ANTHROPIC_KEY }),
       PROVIDER_REQUEST_TIMEOUT_MS: String(REQUEST_TIMEOUT_MS),
     });
   });

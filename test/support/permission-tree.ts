@@ -85,6 +85,20 @@ export const CALLERS: Caller[] = [
 ];
 export const isMember = (caller: Caller, key: OrgKey) => caller.roles[key] !== undefined;
 export const isAdmin = (caller: Caller, key: OrgKey) => caller.roles[key] === 'ADMIN';
+
+/** Each organization's parent in the tree makePermissionTree builds. */
+const PARENT_OF: Partial<Record<OrgKey, OrgKey>> = { acmeEu: 'acme', sales: 'acmeEu', acmeUs: 'acme' };
+/** The organization and its ancestors, nearest first. */
+const lineOf = (key: OrgKey): OrgKey[] => {
+  const parent = PARENT_OF[key];
+  return parent ? [key, ...lineOf(parent)] : [key];
+};
+/**
+ * Whether the caller may see the organization's id and name (src/auth/access.ts canSee): operators,
+ * its members, and the members of any of its ancestors or descendants.
+ */
+export const canSee = (caller: Caller, key: OrgKey) =>
+  ORG_KEYS.some((other) => isMember(caller, other) && (lineOf(key).includes(other) || lineOf(other).includes(key)));
 /** The user id a caller's changes and runs are recorded under. */
 export const actorOf = (as: As) => (typeof as === 'string' ? as : 'ops');
 

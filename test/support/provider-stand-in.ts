@@ -82,6 +82,21 @@ export function makeTestKey(provider: StandInProvider): string {
   return prefix + randomBytes(24).toString('base64url');
 }
 
+/**
+ * The environment that points a test server at the stand-in (for startTestServer); with
+ * `platformAnthropicKey`, the platform's Anthropic key too. Spread it to add other settings.
+ */
+export function standInEnv(
+  standIn: Pick<ProviderStandIn, 'anthropicBaseUrl' | 'openaiBaseUrl'>,
+  options: { platformAnthropicKey?: string } = {},
+): Record<string, string> {
+  return {
+    ANTHROPIC_BASE_URL: standIn.anthropicBaseUrl,
+    OPENAI_BASE_URL: standIn.openaiBaseUrl,
+    ...(options.platformAnthropicKey === undefined ? {} : { PLATFORM_ANTHROPIC_API_KEY: options.platformAnthropicKey }),
+  };
+}
+
 const ANTHROPIC_MODELS = [
   { id: 'claude-opus-4-6', display_name: 'Claude Opus 4.6', created_at: '2026-02-05T00:00:00Z' },
   { id: 'claude-sonnet-4-6', display_name: 'Claude Sonnet 4.6', created_at: '2026-02-17T00:00:00Z' },

@@ -2,7 +2,7 @@ import { Provider } from '../../src/catalog/catalog';
 import type { OrganizationEntity } from '../../src/organizations/organization.entity';
 import { UPLOAD_MAX_BYTES } from '../../src/uploads/file-upload.service';
 import { makeConnection, makeMembership, makeModelSettings, makeOrganization, OrgRole } from '../support/factories';
-import { makeTestKey, type ProviderStandIn, startProviderStandIn } from '../support/provider-stand-in';
+import { makeTestKey, type ProviderStandIn, standInEnv, startProviderStandIn } from '../support/provider-stand-in';
 import { startTestServer, type TestServer } from '../support/test-server';
 
 /**
@@ -20,11 +20,7 @@ describe('uploadFile', () => {
 
   beforeAll(async () => {
     standIn = await startProviderStandIn({ acceptKeys: [PLATFORM_ANTHROPIC_KEY] });
-    server = await startTestServer({
-      ANTHROPIC_BASE_URL: standIn.anthropicBaseUrl,
-      OPENAI_BASE_URL: standIn.openaiBaseUrl,
-      PLATFORM_ANTHROPIC_API_KEY: PLATFORM_ANTHROPIC_KEY,
-    });
+    server = await startTestServer(standInEnv(standIn, { platformAnthropicKey: PLATFORM_ANTHROPIC_KEY }));
   });
   afterAll(async () => {
     await server?.stop();
