@@ -33,7 +33,7 @@ export function createServices(dataSource: DataSource, config: Config, catalog: 
   const checker = new ProviderKeyChecker(config.providers, config.providers.checkTimeoutMs);
   const modelSettings = new ModelSettingsService(dataSource, organizations, audit, catalog);
   const agents = new AgentService(dataSource, organizations, modelSettings, audit, catalog);
-  const keys = new ProviderKeys(dataSource, vault, config.providers);
+  const keys = new ProviderKeys(vault, config.providers);
   const { requestTimeoutMs } = config.providers;
   return {
     audit,

@@ -29,8 +29,9 @@ export class ProviderKeyChecker {
     if (httpStatus === 401 || httpStatus === 403) {
       throw new DomainError(ErrorCode.INVALID_API_KEY, `${name} rejected the API key`, { provider, httpStatus });
     }
-    const why = kind === 'TIMEOUT' ? `did not answer within ${this.timeoutMs} ms` : kind === 'HTTP' ? `answered with HTTP ${httpStatus}` : 'could not be reached';
-    throw new DomainError(ErrorCode.PROVIDER_UNREACHABLE, `${name} ${why}; the key was not checked and nothing was stored`, {
+    // The call's own words, except for an HTTP answer: the key check names the status, not the provider's message.
+    const why = kind === 'HTTP' ? `${name} answered with HTTP ${httpStatus}` : result.failure.message;
+    throw new DomainError(ErrorCode.PROVIDER_UNREACHABLE, `${why}; the key was not checked and nothing was stored`, {
       provider,
       ...(httpStatus ? { httpStatus } : {}),
     });

@@ -1,7 +1,8 @@
-import type { DataSource, EntityManager } from 'typeorm';
+import type { EntityManager } from 'typeorm';
 import { Provider, providerName } from '../catalog/catalog';
 import { Billing, type ModelOption } from '../catalog/model-options';
 import type { Config } from '../config';
+import type { RequestContext } from '../context';
 import type { KeyVault } from './key-vault';
 import { ConnectionStatus, ProviderConnectionEntity } from './provider-connection.entity';
 
@@ -10,7 +11,7 @@ import { ConnectionStatus, ProviderConnectionEntity } from './provider-connectio
  * the giver's for inherited models), the platform's for platform models, or none.
  */
 export type KeyRoute =
-  | { kind: 'CONNECTION'; connectionId: string; organizationId: string; provider: Provider; ciphertext: string }
+  | { kind: 'CONNECTION'; connectionId: string; organizationId: string; provider: Provider; ciphertext: string; status: ConnectionStatus }
   | { kind: 'PLATFORM'; provider: Provider }
   | { kind: 'MISSING'; provider: Provider; reason: string };
 
@@ -39,31 +40,34 @@ const PLATFORM_KEY_VARIABLES: Record<Provider, string> = {
  */
 export class ProviderKeys {
   constructor(
-    private readonly dataSource: DataSource,
     private readonly vault: KeyVault,
     private readonly platformKeys: Pick<Config['providers'], 'platformAnthropicApiKey' | 'platformOpenaiApiKey'>,
   ) {}
 
-  /** The routes of several carriers, in their order, with one statement for all their connections. */
-  async routes(carriers: readonly KeyCarrier[]): Promise<KeyRoute[]> {
-    const byom = carriers.filter((carrier) => carrier.billing === Billing.PROVIDER_ACCOUNT && carrier.connectionOwnerId);
-    const rows: { id: string; organization_id: string; provider: Provider; encrypted_key: string }[] = byom.length
-      ? await this.dataSource.query(
-          `SELECT c.id, c.organization_id, c.provider, c.encrypted_key
-           FROM provider_connection c JOIN unnest($1::uuid[], $2::provider[]) AS wanted (organization_id, provider)
-             ON c.organization_id = wanted.organization_id AND c.provider = wanted.provider`,
-          [byom.map((carrier) => carrier.connectionOwnerId), byom.map((carrier) => carrier.provider)],
-        )
-      : [];
+  /**
+   * The routes of several carriers, in their order, each with its connection's status as loaded.
+   * The connections come from the request's loader: one statement for all their owners, none when
+   * the request has already loaded them.
+   */
+  async routes(ctx: RequestContext, carriers: readonly KeyCarrier[]): Promise<KeyRoute[]> {
+    const owners = new Set(carriers.flatMap((carrier) => (carrier.billing === Billing.PROVIDER_ACCOUNT && carrier.connectionOwnerId ? [carrier.connectionOwnerId] : [])));
+    const connections = (await Promise.all([...owners].map((owner) => ctx.loaders.connections.load(owner)))).flat();
     return carriers.map(({ provider, billing, connectionOwnerId }) => {
       if (billing === Billing.PLATFORM_CREDITS) {
         return this.platformKey(provider)
           ? { kind: 'PLATFORM', provider }
           : { kind: 'MISSING', provider, reason: `the platform has no ${providerName(provider)} account configured (${PLATFORM_KEY_VARIABLES[provider]})` };
       }
-      const row = rows.find((candidate) => candidate.organization_id === connectionOwnerId && candidate.provider === provider);
-      return row
-        ? { kind: 'CONNECTION', connectionId: row.id, organizationId: row.organization_id, provider, ciphertext: row.encrypted_key }
+      const connection = connections.find((candidate) => candidate.organizationId === connectionOwnerId && candidate.provider === provider);
+      return connection
+        ? {
+            kind: 'CONNECTION',
+            connectionId: connection.id,
+            organizationId: connection.organizationId,
+            provider,
+            ciphertext: connection.encryptedKey,
+            status: connection.status,
+          }
         : { kind: 'MISSING', provider, reason: `the ${providerName(provider)} connection that carried this model is gone` };
     });
   }
@@ -82,10 +86,13 @@ export class ProviderKeys {
   /**
    * Records what a call said about a connection's key: refused (INVALID), or accepted again after
    * being refused (VERIFIED). Only the key the call used is marked: a key rotated meanwhile is not.
-   * Answers whether the status changed.
+   * An acceptance of a key the route saw VERIFIED writes nothing, so a successful call costs no
+   * statement; a refusal is always written, whatever the route saw.
+   * Answers the organization whose connection changed, or null.
    */
-  async markStatus(manager: EntityManager, route: KeyRoute, status: ConnectionStatus): Promise<boolean> {
-    if (route.kind !== 'CONNECTION') return false;
+  async markStatus(manager: EntityManager, route: KeyRoute, status: ConnectionStatus): Promise<string | null> {
+    if (route.kind !== 'CONNECTION') return null;
+    if (status === ConnectionStatus.VERIFIED && route.status === ConnectionStatus.VERIFIED) return null;
     const { raw } = await manager
       .createQueryBuilder()
       .update(ProviderConnectionEntity)
@@ -93,8 +100,7 @@ export class ProviderKeys {
       .where('id = :id AND encrypted_key = :ciphertext AND status <> :status', { id: route.connectionId, ciphertext: route.ciphertext, status })
       .returning('id')
       .execute();
-    const rows = raw as unknown[];
-    return rows.length > 0;
+    return (raw as unknown[]).length > 0 ? route.organizationId : null;
   }
 
   private platformKey(provider: Provider): string | undefined {

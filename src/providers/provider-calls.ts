@@ -1,8 +1,10 @@
 /**
- * The provider calls runs and uploads make, with the official SDKs: Anthropic's Messages and Files
- * APIs, OpenAI's Chat Completions. Each call is one request (the SDKs' retries are off) under a
- * deadline of the service's own, and answers with what came back or what went wrong, never by
- * throwing, so that the caller records every try. Nothing here keeps or logs the key.
+ * The provider calls the service makes, with the official SDKs: runs (Anthropic's Messages API,
+ * OpenAI's Chat Completions), uploads (Anthropic's Files API) and the key check (each SDK's model
+ * list, sent through `callProvider` by src/connections/provider-check.ts). Each call is one
+ * request (the SDKs' retries are off) under a deadline of the service's own, and answers with what
+ * came back or what went wrong, never by throwing, so that the caller records every try. Nothing
+ * here keeps or logs the key.
  */
 import { toFile } from '@anthropic-ai/sdk';
 import Anthropic from '@anthropic-ai/sdk';

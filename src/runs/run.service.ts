@@ -77,7 +77,7 @@ interface StepResult {
   attempt: AttemptValues;
   /** The answer, when this step served the run. */
   output?: RunOutputValue;
-  /** What the call says of the connection's key: refused, or accepted. */
+  /** What the call says of the connection's key: refused, or accepted (`markStatus` writes an acceptance only when the route saw the key INVALID). */
   keyStatus?: ConnectionStatus;
   /** Whether the run may go on to its next step. */
   goOn: boolean;
@@ -114,7 +114,7 @@ export class RunService {
       );
     }
     const steps = planRun(pin, effective, { tools: request.tools.length > 0 });
-    const routes = await this.keys.routes(steps.map((step) => carrierOf(step.option)));
+    const routes = await this.keys.routes(ctx, steps.map((step) => carrierOf(step.option)));
     const first = steps.findIndex((step) => step.action === 'SEND');
     const firstRoute = routes[first];
     if (firstRoute.kind === 'MISSING') {
@@ -164,7 +164,8 @@ export class RunService {
       await manager.insert(RunAttemptEntity, stored as QueryDeepPartialEntity<RunAttemptEntity>[]);
       const owners: string[] = [];
       for (const { route, status } of statusChanges) {
-        if (await this.keys.markStatus(manager, route, status)) owners.push((route as { organizationId: string }).organizationId);
+        const owner = await this.keys.markStatus(manager, route, status);
+        if (owner) owners.push(owner);
       }
       return owners;
     });
@@ -249,13 +250,13 @@ export class RunService {
   /** A run's attempts, in the order they were made, as the timeline shows them. */
   async attemptsOf(ctx: RequestContext, run: RunEntity): Promise<(RunAttemptEntity & { model: CatalogModel })[]> {
     const attempts = await ctx.loaders.runs.attempts.load(run.id);
-    return attempts.map((attempt) => ({ ...attempt, model: this.model(attempt.modelId) }));
+    return attempts.map((attempt) => ({ ...attempt, model: this.catalog.get(attempt.modelId) }));
   }
 
   /** The model option that answered; null when the run failed. */
   servedBy(run: RunEntity): ModelOption | null {
     if (!run.servedByModelId || !run.servedByBilling) return null;
-    return { model: this.model(run.servedByModelId), billing: run.servedByBilling, connectionOwnerId: run.servedByConnectionOwnerId };
+    return { model: this.catalog.get(run.servedByModelId), billing: run.servedByBilling, connectionOwnerId: run.servedByConnectionOwnerId };
   }
 
   /** An organization's usage in [from, to): one row per provider, model and billing. */
@@ -264,17 +265,11 @@ export class RunService {
     if (to.getTime() - from.getTime() > USAGE_MAX_DAYS * 86_400_000) throw badInput(`The period may span at most ${USAGE_MAX_DAYS} days`, 'to');
     const sums = await ctx.loaders.runs.usage.load({ organizationId: organization.id, from, to });
     return sums.map(({ modelId, ...sum }) => {
-      const model = this.model(modelId);
+      const model = this.catalog.get(modelId);
       const rates = model.platformCreditsPerMillionTokens;
       const platformCredits =
         sum.billing === Billing.PLATFORM_CREDITS ? (sum.inputTokens * rates.input + sum.outputTokens * rates.output) / 1_000_000 : 0;
       return { ...sum, model, platformCredits };
     });
-  }
-
-  private model(id: string): CatalogModel {
-    const model = this.catalog.find(id);
-    if (!model) throw new Error(`The stored model ${id} is not in the catalog`);
-    return model;
   }
 }

@@ -74,7 +74,7 @@ export class FileUploadService {
       );
     }
     const carrier: KeyCarrier = byom ? carrierOf(byom) : { provider: Provider.ANTHROPIC, billing: Billing.PLATFORM_CREDITS, connectionOwnerId: null };
-    const [route] = await this.keys.routes([carrier]);
+    const [route] = await this.keys.routes(ctx, [carrier]);
     if (route.kind === 'MISSING') {
       throw new DomainError(ErrorCode.MODEL_NOT_AVAILABLE, `The file cannot be uploaded: ${route.reason}`, { provider: Provider.ANTHROPIC });
     }
@@ -86,9 +86,8 @@ export class FileUploadService {
       const { failure } = result;
       ctx.log.info({ organizationId: organization.id, billing: carrier.billing, failure: { kind: failure.kind, httpStatus: failure.httpStatus } }, 'file upload failed');
       if (failure.httpStatus === 401 || failure.httpStatus === 403) {
-        if (await this.dataSource.transaction((manager) => this.keys.markStatus(manager, route, ConnectionStatus.INVALID))) {
-          ctx.loaders.connections.clear((route as { organizationId: string }).organizationId);
-        }
+        const owner = await this.dataSource.transaction((manager) => this.keys.markStatus(manager, route, ConnectionStatus.INVALID));
+        if (owner) ctx.loaders.connections.clear(owner);
         throw new DomainError(ErrorCode.INVALID_API_KEY, `Anthropic rejected the ${byom ? "organization's" : "platform's"} API key`, {
           provider: Provider.ANTHROPIC,
           httpStatus: failure.httpStatus,
