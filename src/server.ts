@@ -18,6 +18,7 @@ import type { Config } from './config';
 import { createRequestContext, type RequestContext } from './context';
 import { MIGRATIONS_TABLE } from './database/data-source';
 import { INTERNAL_ERROR_MESSAGE, formatError, isUnexpected } from './errors';
+import { graphqlIde } from './graphql-ide';
 import { type Logger, serializeError } from './logger';
 import { buildFederatedSchema } from './schema';
 import { createServices } from './services';
@@ -106,7 +107,8 @@ export async function createApp({ config, dataSource, logger }: AppOptions): Pro
       ApolloServerPluginInlineTraceDisabled(),
       // The schema sets no cache hints; the plugin would still run a hook on every field resolved.
       ApolloServerPluginCacheControlDisabled(),
-      ...(config.isProduction ? [ApolloServerPluginLandingPageDisabled()] : []),
+      // No Apollo Sandbox (it loads from a CDN): outside production graphqlIde() serves GraphiQL.
+      ApolloServerPluginLandingPageDisabled(),
     ],
   });
   await apollo.start();
@@ -153,6 +155,7 @@ export async function createApp({ config, dataSource, logger }: AppOptions): Pro
     }
   });
 
+  if (!config.isProduction) app.get('/graphql', graphqlIde());
   app.use(
     '/graphql',
     express.json({ limit: JSON_BODY_LIMIT_BYTES }),
