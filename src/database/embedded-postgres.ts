@@ -1,34 +1,189 @@
-import { mkdirSync } from 'node:fs';
+import { spawn } from 'node:child_process';
+import { once } from 'node:events';
+import { existsSync, mkdirSync } from 'node:fs';
+import net, { type AddressInfo, type Socket } from 'node:net';
+import path from 'node:path';
 import { PGlite } from '@electric-sql/pglite';
-import { PGLiteSocketServer } from '@electric-sql/pglite-socket';
+import { PGLiteSocketHandler } from '@electric-sql/pglite-socket';
 
 export interface EmbeddedPostgres {
   /** A connection string for the `pg` driver, on a loopback port. */
   url: string;
+  /** The database itself, for what the wire protocol cannot do (copying the data directory). */
+  db: PGlite;
   stop(): Promise<void>;
 }
+
+export interface EmbeddedPostgresOptions {
+  /** Where the data lives; undefined keeps it in memory. */
+  dataDir?: string;
+  /** An in-memory database starts from this copy of a data directory (`db.dumpDataDir()`). */
+  loadDataDir?: Blob;
+}
+
+/**
+ * PGlite's own defaults (128 MB of shared buffers) size it for a server; the embedded database
+ * serves one developer.
+ */
+const POSTGRESQL_CONF = ['shared_buffers = 16MB', 'temp_buffers = 2MB'];
 
 /**
  * Starts PGlite in this process and serves it over the PostgreSQL wire protocol on 127.0.0.1, so
  * the same `pg` driver and migrations serve the embedded and the real database.
  *
- * PGlite is a single session: every connection shares it and runs one statement at a time, so
- * callers must use a pool of exactly one connection (`EMBEDDED_POOL_SIZE`).
- *
- * @param dataDir where the data lives; undefined keeps it in memory (tests).
+ * PGlite is a single database session, while `pg` believes that each connection is a session of
+ * its own. So one connection at a time is given the session (others wait their turn, as a pool
+ * of `EMBEDDED_POOL_SIZE` never makes them), and before each connection gets it the session is
+ * made new: an open transaction of the last connection is rolled back, and its prepared
+ * statements, `SET`s, advisory locks, cursors and temporary tables are discarded. A connection
+ * that the pool closed after idling, or a client that went away in a transaction, then leaves
+ * nothing behind that the next connection does not know of.
  */
-export async function startEmbeddedPostgres(dataDir: string | undefined): Promise<EmbeddedPostgres> {
-  if (dataDir) mkdirSync(dataDir, { recursive: true });
-  const db = await PGlite.create(dataDir ? { dataDir } : {});
-  const server = new PGLiteSocketServer({ db, host: '127.0.0.1', port: 0, maxConnections: EMBEDDED_POOL_SIZE });
-  await server.start();
+export async function startEmbeddedPostgres(options: EmbeddedPostgresOptions = {}): Promise<EmbeddedPostgres> {
+  const db = await openPGlite(options);
+  const sessions = new SessionGate(db);
+  const server = net.createServer((socket) => sessions.admit(socket));
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => resolve());
+  });
+  const { port } = server.address() as AddressInfo;
   return {
-    url: `postgres://postgres@${server.getServerConn()}/postgres`,
+    url: `postgres://postgres@127.0.0.1:${port}/postgres`,
+    db,
     async stop() {
-      await server.stop();
+      await new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        sessions.closeAll();
+      });
+      await sessions.idle();
       await db.close();
     },
   };
+}
+
+async function openPGlite({ dataDir, loadDataDir }: EmbeddedPostgresOptions): Promise<PGlite> {
+  const settings = { postgresqlconf: POSTGRESQL_CONF };
+  if (!dataDir) return PGlite.create({ ...settings, loadDataDir });
+  mkdirSync(dataDir, { recursive: true });
+  if (!existsSync(path.join(dataDir, 'PG_VERSION'))) await initializeInChildProcess(dataDir);
+  return PGlite.create({ ...settings, dataDir });
+}
+
+/**
+ * A new data directory is made by initdb, which PGlite runs in WebAssembly memory of its own
+ * (about 500 MB) that this process would keep until a full garbage collection: a short-lived
+ * process makes it instead, and takes that memory with it.
+ */
+async function initializeInChildProcess(dataDir: string): Promise<void> {
+  const script = `require(process.argv[1]).PGlite.create({ dataDir: process.argv[2] }).then((db) => db.close())`;
+  const child = spawn(process.execPath, ['-e', script, require.resolve('@electric-sql/pglite'), dataDir], {
+    stdio: ['ignore', 'ignore', 'pipe'],
+  });
+  let stderr = '';
+  child.stderr.on('data', (chunk) => {
+    stderr += String(chunk);
+  });
+  const [code] = (await once(child, 'exit')) as [number | null];
+  if (code !== 0) throw new Error(`could not create the embedded data directory ${dataDir}: ${stderr.trim().split('\n').pop()}`);
+}
+
+/** Sync: ends whatever extended-protocol exchange a departed client left half done. */
+const SYNC = new Uint8Array([0x53, 0, 0, 0, 4]);
+
+/** Hands the single session to one socket at a time, resetting it in between. */
+class SessionGate {
+  private readonly waiting: Socket[] = [];
+  private current: Socket | undefined;
+  private turn: Promise<void> = Promise.resolve();
+  private closing = false;
+
+  constructor(private readonly db: PGlite) {}
+
+  admit(socket: Socket): void {
+    // Nothing it sends is read until it has the session.
+    socket.pause();
+    socket.once('close', () => {
+      const index = this.waiting.indexOf(socket);
+      if (index >= 0) this.waiting.splice(index, 1);
+    });
+    this.waiting.push(socket);
+    this.next();
+  }
+
+  closeAll(): void {
+    this.closing = true;
+    for (const socket of [...this.waiting, ...(this.current ? [this.current] : [])]) socket.destroy();
+    this.waiting.length = 0;
+  }
+
+  /** Resolves once no session work (a reset, a statement) is running. */
+  idle(): Promise<void> {
+    return this.turn;
+  }
+
+  private next(): void {
+    if (this.current || this.waiting.length === 0) return;
+    const socket = this.waiting.shift() as Socket;
+    this.current = socket;
+    this.turn = this.turn
+      .then(() => this.reset())
+      .then(async () => {
+        if (socket.destroyed) return this.release(socket);
+        const handler = new PGLiteSocketHandler({ queryQueue: new SessionQueue(this.db) as never, closeOnDetach: true });
+        handler.addEventListener('close', () => this.release(socket));
+        handler.addEventListener('error', () => this.release(socket));
+        await handler.attach(socket);
+        socket.resume();
+      })
+      .catch(() => {
+        socket.destroy();
+        this.release(socket);
+      });
+  }
+
+  private release(socket: Socket): void {
+    if (this.current !== socket) return;
+    this.current = undefined;
+    // A transaction the client left open ends now, not when the next client comes. At shutdown
+    // nothing more runs on a database that is closing.
+    if (!this.closing) this.turn = this.turn.then(() => this.reset()).catch(() => undefined);
+    this.next();
+  }
+
+  private async reset(): Promise<void> {
+    if (this.closing || this.db.closed) return;
+    await this.db.runExclusive(async () => {
+      await this.db.execProtocolRaw(SYNC);
+    });
+    if (this.db.isInTransaction()) await this.db.exec('ROLLBACK');
+    await this.db.exec('DISCARD ALL');
+  }
+}
+
+/**
+ * What PGLiteSocketHandler calls to run a message. With one connection at a time there is no
+ * queue to keep: a message runs as soon as PGlite is free.
+ */
+class SessionQueue {
+  constructor(private readonly db: PGlite) {}
+
+  async enqueue(_handler: number, message: Uint8Array, onData: (data: Uint8Array) => void): Promise<number> {
+    let bytes = 0;
+    await this.db.runExclusive(() =>
+      this.db.execProtocolRawStream(message, {
+        onRawData: (data) => {
+          bytes += data.length;
+          onData(data);
+        },
+      }),
+    );
+    return bytes;
+  }
+
+  clearQueueForHandler(): void {}
+
+  async clearTransactionIfNeeded(): Promise<void> {}
 }
 
 export const EMBEDDED_POOL_SIZE = 1;
