@@ -1,24 +1,34 @@
 /**
  * The DataSource the TypeORM CLI uses (`npm run migration:generate -- migrations/Name`).
  * With DATABASE_URL it works on that server; without, on the embedded database under .data/
- * (stop the service first: the embedded database is one process's).
+ * (it refuses while the service has it open: the embedded database is one process's).
  */
 import 'reflect-metadata';
-import path from 'node:path';
 import { parseConfig } from './src/config';
+import { DataDirLockedError } from './src/database/data-dir-lock';
+import { claimDataDir, embeddedDataDir } from './src/database/database';
 import { createDataSource } from './src/database/data-source';
 import { EMBEDDED_POOL_SIZE, startEmbeddedPostgres } from './src/database/embedded-postgres';
 
 async function cliDataSource() {
-  const { databaseUrl, dataDir } = parseConfig(process.env);
-  if (databaseUrl) return createDataSource({ url: databaseUrl, poolSize: 2, applicationName: 'typeorm-cli' });
+  const config = parseConfig(process.env);
+  if (config.databaseUrl) return createDataSource({ url: config.databaseUrl, poolSize: 2, applicationName: 'typeorm-cli' });
 
-  const embedded = await startEmbeddedPostgres(path.join(dataDir, 'pglite'));
+  let lock;
+  try {
+    lock = claimDataDir(config, 'migrations');
+  } catch (error) {
+    if (!(error instanceof DataDirLockedError)) throw error;
+    process.stderr.write(`Cannot open the embedded database: ${error.message}\n`);
+    process.exit(1);
+  }
+  const embedded = await startEmbeddedPostgres({ dataDir: embeddedDataDir(config) });
   const dataSource = createDataSource({ url: embedded.url, poolSize: EMBEDDED_POOL_SIZE, applicationName: 'typeorm-cli' });
   const destroy = dataSource.destroy.bind(dataSource);
   dataSource.destroy = async () => {
     await destroy();
     await embedded.stop();
+    lock?.release();
   };
   return dataSource;
 }

@@ -8,12 +8,18 @@ import { type EncryptionKey, parseKeyRing } from './connections/key-vault';
 export interface Config {
   isProduction: boolean;
   port: number;
+  /** The address to listen on; undefined: every interface. */
+  host: string | undefined;
   /** Where the embedded database and development secrets live. */
   dataDir: string;
   /** Unset: an embedded PostgreSQL (PGlite) under `dataDir`. */
   databaseUrl: string | undefined;
   databasePoolSize: number;
+  /** How long a pooled connection may sit idle before the pool closes it. */
+  databaseIdleTimeoutMs: number;
   logLevel: string;
+  /** Human-readable log lines instead of JSON (development, on a terminal). */
+  prettyLogs: boolean;
   auth: {
     jwtSecret: string | undefined;
     jwksUrl: string | undefined;
@@ -66,12 +72,15 @@ const environment = z.object({
     .refine((value) => value === undefined || ['development', 'test', 'production'].includes(value), 'must be development, test or production')
     .transform((value) => value ?? 'development'),
   PORT: integer(0, 65535, 4000),
+  HOST: optional.refine((value) => value === undefined || /^[A-Za-z0-9.:-]+$/.test(value), 'must be a host name or an IP address'),
   DATA_DIR: optional,
   DATABASE_URL: optional.refine(
     (value) => value === undefined || (/^postgres(ql)?:\/\//.test(value) && URL.canParse(value)),
     'must be a postgres:// or postgresql:// connection string',
   ),
   DATABASE_POOL_SIZE: integer(1, 200, 10),
+  DATABASE_IDLE_TIMEOUT_MS: integer(100, 3_600_000, 10_000),
+  LOG_FORMAT: optional.refine((value) => value === undefined || value === 'json' || value === 'pretty', "must be 'json' or 'pretty'"),
   LOG_LEVEL: optional.refine(
     (value) =>
       value === undefined || ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'].includes(value),
@@ -137,10 +146,14 @@ export function parseConfig(env: NodeJS.ProcessEnv): Config {
   return {
     isProduction,
     port: vars.PORT,
+    // Outside production the service is a developer's: reachable from this machine only.
+    host: vars.HOST ?? (isProduction ? undefined : '127.0.0.1'),
     dataDir: path.resolve(vars.DATA_DIR ?? '.data'),
     databaseUrl: vars.DATABASE_URL,
     databasePoolSize: vars.DATABASE_POOL_SIZE,
+    databaseIdleTimeoutMs: vars.DATABASE_IDLE_TIMEOUT_MS,
     logLevel: vars.LOG_LEVEL ?? (vars.NODE_ENV === 'test' ? 'silent' : 'info'),
+    prettyLogs: vars.LOG_FORMAT === undefined ? !isProduction && Boolean(process.stdout.isTTY) : vars.LOG_FORMAT === 'pretty',
     auth: {
       jwtSecret: vars.AUTH_JWT_SECRET,
       jwksUrl: vars.AUTH_JWKS_URL,
@@ -181,7 +194,14 @@ export const DEV_ENCRYPTION_KEY_FILE = 'dev-encryption-key';
  * development secrets that stand in for unset ones. `notices` says what was filled in.
  */
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): { config: Config; notices: string[] } {
-  const config = parseConfig(env);
+  return withDevSecrets(parseConfig(env));
+}
+
+/**
+ * Outside production, fills unset secrets with development ones kept in the data directory
+ * (made on first use). Commands that own the data directory lock it before calling this.
+ */
+export function withDevSecrets(config: Config): { config: Config; notices: string[] } {
   const notices: string[] = [];
   if (config.isProduction) return { config, notices };
 

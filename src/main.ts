@@ -1,28 +1,58 @@
-/** Start-up only: configuration, database, server, signals. */
+/** Start-up only: configuration, the data directory's lock, the port, database, server, signals. */
 import 'reflect-metadata';
+import http from 'node:http';
 import { performance } from 'node:perf_hooks';
-import { ConfigError, loadConfig } from './config';
-import { type Database, openDatabase } from './database/database';
+import { ConfigError, parseConfig, withDevSecrets } from './config';
+import { DataDirLockedError } from './database/data-dir-lock';
+import { claimDataDir, type Database, openDatabase } from './database/database';
 import { createLogger } from './logger';
-import { type App, createApp } from './server';
+import { type App, createApp, listen } from './server';
 
 const SHUTDOWN_TIMEOUT_MS = 15_000;
 
+/** A reason to stop before anything was opened: one line, no stack. */
+function refuse(message: string): never {
+  process.stderr.write(`byom-subgraph cannot start: ${message}\n`);
+  process.exit(1);
+}
+
 async function main(): Promise<void> {
   const startedAt = performance.now();
-  let loaded;
+  let parsed;
   try {
-    loaded = loadConfig(process.env);
+    parsed = parseConfig(process.env);
   } catch (error) {
-    if (error instanceof ConfigError) {
-      process.stderr.write(`byom-subgraph cannot start. ${error.message}\n`);
-      process.exit(1);
-    }
+    if (error instanceof ConfigError) refuse(error.message);
     throw error;
   }
-  const { config, notices } = loaded;
-  const logger = createLogger(config.logLevel);
+
+  // The data directory first: a second process must touch nothing, not even the port.
+  let lock;
+  try {
+    lock = claimDataDir(parsed, 'the service');
+  } catch (error) {
+    if (error instanceof DataDirLockedError) refuse(error.message);
+    throw error;
+  }
+  const { config, notices } = withDevSecrets(parsed);
+  const logger = createLogger(config.logLevel, { pretty: config.prettyLogs });
   for (const notice of notices) logger.warn(notice);
+
+  // Then the port, before the database is opened: a busy one is told at once. Until the app is
+  // ready, requests get 503 "starting".
+  const startingListener: http.RequestListener = (_req, res) => {
+    res.writeHead(503, { 'content-type': 'application/json', 'retry-after': '1' }).end('{"status":"starting"}');
+  };
+  const httpServer = http.createServer(startingListener);
+  try {
+    await listen(httpServer, config.port, config.host);
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    if (code === 'EADDRINUSE') refuse(`port ${config.port} is in use; set PORT`);
+    if (code === 'EADDRNOTAVAIL' || code === 'ENOTFOUND') refuse(`HOST ${config.host} is not an address of this machine; set HOST`);
+    if (code === 'EACCES') refuse(`port ${config.port} needs privileges this process lacks; set PORT`);
+    throw error;
+  }
 
   let database: Database;
   try {
@@ -36,8 +66,8 @@ async function main(): Promise<void> {
   let app: App;
   let url: string;
   try {
-    app = await createApp({ config, dataSource: database.dataSource, logger });
-    url = await app.listen(config.port);
+    app = await createApp({ config, dataSource: database.dataSource, logger, httpServer: { server: httpServer, startingListener } });
+    url = await app.listen(config.port, config.host);
   } catch (error) {
     logger.fatal({ err: error }, 'cannot start the server');
     await database.close().catch(() => undefined);
@@ -59,7 +89,9 @@ async function main(): Promise<void> {
       await app.stop();
       logger.info('HTTP server closed');
       await database.close();
+      lock?.release();
       logger.info('stopped');
+      logger.flush();
       process.exit(0);
     } catch (error) {
       logger.error({ err: error }, 'shutdown failed');

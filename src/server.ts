@@ -42,6 +42,11 @@ export interface AppOptions {
   config: Config;
   dataSource: DataSource;
   logger: Logger;
+  /**
+   * A server already listening (start-up binds the port before opening the database), and the
+   * listener that answered on it meanwhile, which the app replaces; else a server is made.
+   */
+  httpServer?: { server: http.Server; startingListener: http.RequestListener };
 }
 
 export interface App {
@@ -78,13 +83,25 @@ const requestErrors: ErrorRequestHandler = (error, req, res, _next) => {
   res.status(status).json({ errors: [{ message, extensions: { code: status < 500 ? 'BAD_REQUEST' : 'INTERNAL_SERVER_ERROR' } }] });
 };
 
-export async function createApp({ config, dataSource, logger }: AppOptions): Promise<App> {
+/** Binds the server to the port; rejects with the system error (EADDRINUSE, …) when it cannot. */
+export function listen(httpServer: http.Server, port: number, host?: string): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const onError = (error: Error) => reject(error);
+    httpServer.once('error', onError);
+    httpServer.listen(port, host, () => {
+      httpServer.removeListener('error', onError);
+      resolve();
+    });
+  });
+}
+
+export async function createApp({ config, dataSource, logger, httpServer: given }: AppOptions): Promise<App> {
   const services = createServices(dataSource, config);
   const schema = await buildFederatedSchema(services);
   const authenticate = createAuthenticator(config.auth);
   const app = express();
   app.disable('x-powered-by');
-  const httpServer = http.createServer(app);
+  const httpServer = given?.server ?? http.createServer(app);
   let stopping = false;
 
   const protection = armor.protect();
@@ -165,16 +182,19 @@ export async function createApp({ config, dataSource, logger }: AppOptions): Pro
     }),
   );
   app.use(requestErrors);
+  // What answered while the app was starting gives way to it.
+  if (given) {
+    // Only that listener: the drain plugin has one of its own that counts requests in flight.
+    httpServer.removeListener('request', given.startingListener);
+    httpServer.on('request', app);
+  }
 
   return {
-    listen(port, host) {
-      return new Promise((resolve, reject) => {
-        httpServer.once('error', reject);
-        httpServer.listen(port, host, () => {
-          const { port: bound } = httpServer.address() as AddressInfo;
-          resolve(`http://${host ?? 'localhost'}:${bound}/graphql`);
-        });
-      });
+    async listen(port, host) {
+      if (!httpServer.listening) await listen(httpServer, port, host);
+      const { port: bound } = httpServer.address() as AddressInfo;
+      const shown = host === undefined || host === '0.0.0.0' || host === '::' ? 'localhost' : host.includes(':') ? `[${host}]` : host;
+      return `http://${shown}:${bound}/graphql`;
     },
     async stop() {
       stopping = true;

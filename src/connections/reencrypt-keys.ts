@@ -7,8 +7,9 @@ import 'reflect-metadata';
 import pino from 'pino';
 import type { DataSource } from 'typeorm';
 import { runCommand } from '../cli';
-import { loadConfig } from '../config';
-import { openDatabase } from '../database/database';
+import { parseConfig, withDevSecrets } from '../config';
+import { DataDirLockedError } from '../database/data-dir-lock';
+import { claimDataDir, openDatabase } from '../database/database';
 import { createLogger } from '../logger';
 import { KeyVault, KeyVaultError } from './key-vault';
 
@@ -70,9 +71,18 @@ export async function reencryptStoredKeys(
 }
 
 async function main(): Promise<number> {
-  const { config, notices } = loadConfig(process.env);
+  const parsed = parseConfig(process.env);
+  let lock;
+  try {
+    lock = claimDataDir(parsed, 'keys:reencrypt');
+  } catch (error) {
+    if (!(error instanceof DataDirLockedError)) throw error;
+    process.stderr.write(`Cannot open the embedded database: ${error.message}\n`);
+    return 1;
+  }
+  const { config, notices } = withDevSecrets(parsed);
   // Figures go to stdout; the service's own log lines to stderr.
-  const logger = createLogger(config.logLevel === 'info' ? 'warn' : config.logLevel, pino.destination(2));
+  const logger = createLogger(config.logLevel === 'info' ? 'warn' : config.logLevel, { destination: pino.destination(2) });
   for (const notice of notices) logger.warn(notice);
   const vault = new KeyVault(config.encryptionKeys);
   const database = await openDatabase(config, logger);
@@ -89,6 +99,7 @@ async function main(): Promise<number> {
     return report.failed.length === 0 ? 0 : 1;
   } finally {
     await database.close();
+    lock?.release();
   }
 }
 

@@ -19,11 +19,13 @@ export const MIGRATIONS_TABLE = 'migrations';
 export interface DataSourceOptions {
   url: string;
   poolSize: number;
+  /** How long a pooled connection may idle before the pool closes it (pg-pool's default: 10 s). */
+  idleTimeoutMs?: number;
   logger?: SqlLogger;
   applicationName?: string;
 }
 
-export function createDataSource({ url, poolSize, logger, applicationName }: DataSourceOptions): DataSource {
+export function createDataSource({ url, poolSize, idleTimeoutMs = 10_000, logger, applicationName }: DataSourceOptions): DataSource {
   return new DataSource({
     type: 'postgres',
     url,
@@ -38,6 +40,6 @@ export function createDataSource({ url, poolSize, logger, applicationName }: Dat
     logger,
     maxQueryExecutionTime: 500,
     applicationName: applicationName ?? 'byom-subgraph',
-    extra: { max: poolSize, connectionTimeoutMillis: 10_000 },
+    extra: { max: poolSize, idleTimeoutMillis: idleTimeoutMs, connectionTimeoutMillis: 10_000 },
   });
 }

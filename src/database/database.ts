@@ -2,6 +2,7 @@ import path from 'node:path';
 import type { DataSource } from 'typeorm';
 import type { Config } from '../config';
 import type { Logger } from '../logger';
+import { type DataDirLock, lockDataDir } from './data-dir-lock';
 import { createDataSource } from './data-source';
 import { EMBEDDED_POOL_SIZE, startEmbeddedPostgres } from './embedded-postgres';
 import { SqlLogger } from './sql-logger';
@@ -23,9 +24,14 @@ const MIGRATION_LOCK_KEY = 0x62796f6e;
  */
 export async function openDatabase(config: Config, logger: Logger): Promise<Database> {
   const sqlLogger = new SqlLogger(logger.child({ component: 'sql' }));
-  const embedded = config.databaseUrl ? undefined : await startEmbeddedPostgres(path.join(config.dataDir, 'pglite'));
+  const embedded = config.databaseUrl ? undefined : await startEmbeddedPostgres({ dataDir: embeddedDataDir(config) });
   const poolSize = embedded ? EMBEDDED_POOL_SIZE : config.databasePoolSize;
-  const dataSource = createDataSource({ url: config.databaseUrl ?? (embedded as { url: string }).url, poolSize, logger: sqlLogger });
+  const dataSource = createDataSource({
+    url: config.databaseUrl ?? (embedded as { url: string }).url,
+    poolSize,
+    idleTimeoutMs: config.databaseIdleTimeoutMs,
+    logger: sqlLogger,
+  });
   try {
     await dataSource.initialize();
     // The lock needs a connection of its own besides the migrating one.
@@ -39,13 +45,23 @@ export async function openDatabase(config: Config, logger: Logger): Promise<Data
     dataSource,
     sqlLogger,
     description: embedded
-      ? `embedded PostgreSQL (PGlite), data in ${path.join(config.dataDir, 'pglite')}`
+      ? `embedded PostgreSQL (PGlite), data in ${embeddedDataDir(config)}`
       : `PostgreSQL at ${redactUrl(config.databaseUrl as string)}`,
     async close() {
       await dataSource.destroy();
       await embedded?.stop();
     },
   };
+}
+
+export const embeddedDataDir = (config: Pick<Config, 'dataDir'>): string => path.join(config.dataDir, 'pglite');
+
+/**
+ * Without DATABASE_URL, takes the data directory's lock for `purpose` (the embedded database is
+ * one process's); with it, there is nothing to lock. Throws DataDirLockedError when it is held.
+ */
+export function claimDataDir(config: Pick<Config, 'databaseUrl' | 'dataDir'>, purpose: string): DataDirLock | undefined {
+  return config.databaseUrl ? undefined : lockDataDir(config.dataDir, purpose);
 }
 
 /**
