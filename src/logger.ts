@@ -13,11 +13,19 @@ export function serializeError(error: unknown): Record<string, unknown> {
   return { type: type ?? name, message: String(message), ...(typeof code === 'string' ? { code } : {}), stack };
 }
 
+export interface LoggerOptions {
+  /** Where lines go; stdout by default. */
+  destination?: pino.DestinationStream;
+  /** Readable lines for a developer's terminal instead of JSON. */
+  pretty?: boolean;
+}
+
 /**
- * JSON logs on stdout. Authorization headers and cookies are redacted wherever they appear;
- * provider keys are never handed to the logger in the first place.
+ * JSON logs on stdout (or readable lines, for a developer). Authorization headers and cookies
+ * are redacted wherever they appear; provider keys are never handed to the logger in the first
+ * place.
  */
-export function createLogger(level: string, destination?: pino.DestinationStream): Logger {
+export function createLogger(level: string, { destination, pretty = false }: LoggerOptions = {}): Logger {
   return pino(
     {
       level,
@@ -29,6 +37,19 @@ export function createLogger(level: string, destination?: pino.DestinationStream
       },
       timestamp: pino.stdTimeFunctions.isoTime,
     },
-    destination,
+    pretty ? prettyStream(destination) : destination,
   );
+}
+
+function prettyStream(destination: pino.DestinationStream | undefined): pino.DestinationStream {
+  // Loaded only when asked for: production never needs it.
+  const { build } = require('pino-pretty') as typeof import('pino-pretty');
+  return build({
+    colorize: true,
+    translateTime: 'SYS:HH:MM:ss.l',
+    ignore: 'pid,hostname,service',
+    singleLine: true,
+    destination: destination ?? 1,
+    sync: true,
+  });
 }

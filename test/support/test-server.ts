@@ -62,7 +62,7 @@ export async function startTestServer(env: Record<string, string> = {}): Promise
       done();
     },
   });
-  const logger = createLogger(config.logLevel, sink);
+  const logger = createLogger(config.logLevel, { destination: sink });
   const opened = await openDatabase(config, logger);
   const app = await createApp({ config, dataSource: opened.dataSource, logger });
   const url = await app.listen(0, '127.0.0.1');

@@ -1,0 +1,89 @@
+#!/usr/bin/env node
+/**
+ * `npm run build`: compiles src/, migrations/ and ormconfig.ts into dist/ with swc, one file at a
+ * time and only what changed since its last build, so `npm start` with nothing changed costs no
+ * compile. Types are checked by `npm run typecheck` (tsc), which CI runs; swc only strips them.
+ * The options are those jest uses (jest.config.js), so tests and the service run the same code.
+ */
+import { mkdirSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+const out = path.join(root, 'dist');
+const inputs = ['src', 'migrations', 'ormconfig.ts'];
+// A change to these changes every output.
+const settings = ['scripts/build.mjs', 'package-lock.json'];
+
+export const SWC_OPTIONS = {
+  jsc: {
+    parser: { syntax: 'typescript', decorators: true },
+    transform: { legacyDecorator: true, decoratorMetadata: true },
+    target: 'es2022',
+    keepClassNames: true,
+  },
+  module: { type: 'commonjs' },
+  sourceMaps: true,
+};
+
+function sources(entry) {
+  const full = path.join(root, entry);
+  if (!statSync(full, { throwIfNoEntry: false })) return [];
+  if (statSync(full).isFile()) return [entry];
+  return readdirSync(full, { recursive: true })
+    .map((name) => path.join(entry, String(name)))
+    .filter((name) => name.endsWith('.ts') && !name.endsWith('.d.ts'));
+}
+
+const mtime = (file) => statSync(file, { throwIfNoEntry: false })?.mtimeMs ?? -1;
+
+function build() {
+  const started = performance.now();
+  const newestSetting = Math.max(...settings.map((file) => mtime(path.join(root, file))));
+  const files = inputs.flatMap(sources);
+  const wanted = new Set(files.map((file) => file.replace(/\.ts$/, '.js')));
+  const stale = files.filter((file) => {
+    const built = mtime(path.join(out, file.replace(/\.ts$/, '.js')));
+    return built < mtime(path.join(root, file)) || built < newestSetting;
+  });
+
+  let removed = 0;
+  for (const entry of inputs.filter((entry) => !entry.endsWith('.ts'))) {
+    const dir = path.join(out, entry);
+    if (!statSync(dir, { throwIfNoEntry: false })) continue;
+    for (const name of readdirSync(dir, { recursive: true }).map(String)) {
+      const relative = path.join(entry, name);
+      // A source that was deleted or renamed leaves no module behind (migrations are found by glob).
+      if (relative.endsWith('.js') && !wanted.has(relative)) {
+        rmSync(path.join(out, relative));
+        rmSync(path.join(out, `${relative}.map`), { force: true });
+        removed += 1;
+      }
+    }
+  }
+  if (stale.length === 0) return { compiled: 0, removed, ms: performance.now() - started };
+
+  // Loaded only when something must be compiled.
+  const swc = createRequire(import.meta.url)('@swc/core');
+  for (const file of stale) {
+    const target = path.join(out, file.replace(/\.ts$/, '.js'));
+    const { code, map } = swc.transformFileSync(path.join(root, file), {
+      ...SWC_OPTIONS,
+      filename: file,
+      sourceFileName: path.relative(path.dirname(target), path.join(root, file)),
+      outputPath: target,
+      swcrc: false,
+      configFile: false,
+    });
+    mkdirSync(path.dirname(target), { recursive: true });
+    writeFileSync(target, `${code}\n//# sourceMappingURL=${path.basename(target)}.map\n`);
+    writeFileSync(`${target}.map`, map);
+  }
+  return { compiled: stale.length, removed, ms: performance.now() - started };
+}
+
+const { compiled, removed, ms } = build();
+if (compiled > 0 || removed > 0 || process.argv.includes('--verbose')) {
+  process.stderr.write(`build: ${compiled} file(s) compiled, ${removed} removed, ${Math.round(ms)} ms\n`);
+}
