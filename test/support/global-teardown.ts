@@ -1,10 +1,13 @@
-import { TEMPLATE_ENV, dropDatabase, serverUrl } from './database';
+import { rmSync } from 'node:fs';
+import { EMBEDDED_TEMPLATE_ENV, TEMPLATE_ENV, dropDatabase, serverUrl } from './database';
 import { RUN_LOG_DIR_ENV, findKeysInRunLogs, removeRunLogDirectory } from './run-logs';
 
 export default async function globalTeardown(): Promise<void> {
   const server = serverUrl();
   const template = process.env[TEMPLATE_ENV];
   if (server && template) await dropDatabase(server, template);
+  const embeddedTemplate = process.env[EMBEDDED_TEMPLATE_ENV];
+  if (embeddedTemplate) rmSync(embeddedTemplate, { force: true });
 
   // The whole run's logs must never hold a provider key: failing here fails the run.
   const directory = process.env[RUN_LOG_DIR_ENV];
