@@ -5,7 +5,7 @@
  * compile. Types are checked by `npm run typecheck` (tsc), which CI runs; swc only strips them.
  * The options are those jest uses (jest.config.js), so tests and the service run the same code.
  */
-import { mkdirSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readdirSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -77,10 +77,17 @@ function build() {
       configFile: false,
     });
     mkdirSync(path.dirname(target), { recursive: true });
-    writeFileSync(target, `${code}\n//# sourceMappingURL=${path.basename(target)}.map\n`);
-    writeFileSync(`${target}.map`, map);
+    writeAtomically(`${target}.map`, map);
+    writeAtomically(target, `${code}\n//# sourceMappingURL=${path.basename(target)}.map\n`);
   }
   return { compiled: stale.length, removed, ms: performance.now() - started };
+}
+
+/** A process that loads dist/ while another builds never reads half a file. */
+function writeAtomically(file, content) {
+  const temporary = `${file}.${process.pid}.tmp`;
+  writeFileSync(temporary, content);
+  renameSync(temporary, file);
 }
 
 const { compiled, removed, ms } = build();

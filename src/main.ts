@@ -34,10 +34,6 @@ async function main(): Promise<void> {
     if (error instanceof DataDirLockedError) refuse(error.message);
     throw error;
   }
-  const { config, notices } = withDevSecrets(parsed);
-  const logger = createLogger(config.logLevel, { pretty: config.prettyLogs });
-  for (const notice of notices) logger.warn(notice);
-
   // Then the port, before the database is opened: a busy one is told at once. Until the app is
   // ready, requests get 503 "starting".
   const startingListener: http.RequestListener = (_req, res) => {
@@ -45,14 +41,18 @@ async function main(): Promise<void> {
   };
   const httpServer = http.createServer(startingListener);
   try {
-    await listen(httpServer, config.port, config.host);
+    await listen(httpServer, parsed.port, parsed.host);
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code;
-    if (code === 'EADDRINUSE') refuse(`port ${config.port} is in use; set PORT`);
-    if (code === 'EADDRNOTAVAIL' || code === 'ENOTFOUND') refuse(`HOST ${config.host} is not an address of this machine; set HOST`);
-    if (code === 'EACCES') refuse(`port ${config.port} needs privileges this process lacks; set PORT`);
+    if (code === 'EADDRINUSE') refuse(`port ${parsed.port} is in use; set PORT`);
+    if (code === 'EADDRNOTAVAIL' || code === 'ENOTFOUND') refuse(`HOST ${parsed.host} is not an address of this machine; set HOST`);
+    if (code === 'EACCES') refuse(`port ${parsed.port} needs privileges this process lacks; set PORT`);
     throw error;
   }
+
+  const { config, notices } = withDevSecrets(parsed);
+  const logger = createLogger(config.logLevel, { pretty: config.prettyLogs });
+  for (const notice of notices) logger.warn(notice);
 
   let database: Database;
   try {

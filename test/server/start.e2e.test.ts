@@ -1,0 +1,166 @@
+import { type ChildProcessWithoutNullStreams, execFileSync, spawn } from 'node:child_process';
+import { once } from 'node:events';
+import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
+import net, { type AddressInfo } from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import { signDevToken } from '../../src/auth/dev-token';
+import { LOCK_FILE } from '../../src/database/data-dir-lock';
+
+/**
+ * `node dist/src/main.js` as `npm start` runs it, on the embedded database in a data directory
+ * of the test's own: what a developer meets when two processes, a killed one, an idle one or a
+ * busy port come into play.
+ */
+const ROOT = path.join(__dirname, '../..');
+
+interface Service {
+  child: ChildProcessWithoutNullStreams;
+  url: string;
+  output: () => string;
+}
+
+function environment(dataDir: string, extra: Record<string, string> = {}): NodeJS.ProcessEnv {
+  const { DATABASE_URL: _url, TEST_DATABASE_URL: _test, AUTH_JWT_SECRET: _secret, BYOM_ENCRYPTION_KEYS: _keys, NODE_OPTIONS: _options, ...rest } = process.env;
+  return { ...rest, NODE_ENV: 'development', LOG_LEVEL: 'info', LOG_FORMAT: 'json', DATA_DIR: dataDir, PORT: '0', ...extra };
+}
+
+function run(script: string, dataDir: string, extra: Record<string, string> = {}) {
+  const child = spawn(process.execPath, [path.join(ROOT, 'dist', script)], { cwd: ROOT, env: environment(dataDir, extra) });
+  let output = '';
+  let errors = '';
+  child.stdout.on('data', (chunk) => (output += chunk));
+  child.stderr.on('data', (chunk) => {
+    output += chunk;
+    errors += chunk;
+  });
+  return { child, output: () => output, errors: () => errors };
+}
+
+async function startService(dataDir: string, extra: Record<string, string> = {}): Promise<Service> {
+  const { child, output } = run('src/main.js', dataDir, extra);
+  const deadline = Date.now() + 60_000;
+  for (;;) {
+    const ready = /"url":"(http:\/\/[^"]+)"/.exec(output());
+    if (ready) return { child, url: ready[1], output };
+    if (child.exitCode !== null) throw new Error(`the service exited during start:\n${output()}`);
+    if (Date.now() > deadline) throw new Error(`the service was not ready in 60 s:\n${output()}`);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+}
+
+async function exitOf(child: ChildProcessWithoutNullStreams): Promise<number | null> {
+  if (child.exitCode !== null) return child.exitCode;
+  const [code] = await once(child, 'exit');
+  return code;
+}
+
+async function stop(service: Service): Promise<void> {
+  if (service.child.exitCode !== null) return;
+  service.child.kill('SIGTERM');
+  await exitOf(service.child);
+}
+
+async function graphql(service: Service, query: string, token: string) {
+  const response = await fetch(service.url, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` },
+    body: JSON.stringify({ query }),
+  });
+  return (await response.json()) as { data?: any; errors?: { extensions: { code: string } }[] };
+}
+
+const devToken = (dataDir: string, sub: string, operator = false) =>
+  signDevToken(readFileSync(path.join(dataDir, 'dev-jwt-secret'), 'utf8').trim(), { sub, operator });
+
+describe('npm start on the embedded database', () => {
+  let dataDir: string;
+  const running: Service[] = [];
+
+  beforeAll(() => {
+    execFileSync(process.execPath, [path.join(ROOT, 'scripts/build.mjs')], { cwd: ROOT });
+  });
+  beforeEach(() => {
+    dataDir = mkdtempSync(path.join(os.tmpdir(), 'byom-start-'));
+  });
+  afterEach(async () => {
+    await Promise.all(running.splice(0).map(stop));
+    rmSync(dataDir, { recursive: true, force: true });
+  });
+
+  it('refuses a second service, migrations and keys:reencrypt on a data directory in use, naming it and its holder, and touches nothing', async () => {
+    const first = await startService(dataDir);
+    running.push(first);
+    const lockBefore = readFileSync(path.join(dataDir, LOCK_FILE), 'utf8');
+    const filesBefore = readdirSync(dataDir).sort();
+
+    for (const [script, extra] of [
+      ['src/main.js', {}],
+      ['src/connections/reencrypt-keys.js', { BYOM_ENCRYPTION_KEYS: `k2:${Buffer.alloc(32, 1).toString('base64')}` }],
+    ] as const) {
+      const started = Date.now();
+      const second = run(script, dataDir, extra);
+      expect(await exitOf(second.child)).toBe(1);
+      expect(Date.now() - started).toBeLessThan(5_000);
+      expect(second.output()).toContain(`the data directory ${dataDir} is in use by process ${first.child.pid} (the service`);
+      expect(second.output()).not.toMatch(/\n\s+at /); // no stack
+    }
+
+    const migrations = spawn('npm', ['run', '-s', 'migration:run'], { cwd: ROOT, env: environment(dataDir) });
+    let migrationsOutput = '';
+    migrations.stderr.on('data', (chunk) => (migrationsOutput += chunk));
+    expect(await exitOf(migrations as ChildProcessWithoutNullStreams)).toBe(1);
+    expect(migrationsOutput).toContain(`the data directory ${dataDir} is in use by process ${first.child.pid}`);
+
+    expect(readFileSync(path.join(dataDir, LOCK_FILE), 'utf8')).toBe(lockBefore);
+    expect(readdirSync(dataDir).sort()).toEqual(filesBefore);
+    const operator = await devToken(dataDir, 'ops', true);
+    expect(await graphql(first, '{ viewer { userId } }', operator)).toEqual({ data: { viewer: { userId: 'ops' } } });
+  }, 90_000);
+
+  it('takes over the lock of a service killed with SIGKILL, with every acknowledged write kept', async () => {
+    const first = await startService(dataDir);
+    const operator = await devToken(dataDir, 'ops', true);
+    const created = await graphql(first, 'mutation { createOrganization(input: { name: "Kept Inc" }) { id } }', operator);
+    const id = created.data?.createOrganization.id;
+    expect(id).toEqual(expect.any(String));
+    first.child.kill('SIGKILL');
+    await exitOf(first.child);
+    expect(existsSync(path.join(dataDir, LOCK_FILE))).toBe(true);
+
+    const second = await startService(dataDir);
+    running.push(second);
+    expect(JSON.parse(readFileSync(path.join(dataDir, LOCK_FILE), 'utf8')).pid).toBe(second.child.pid);
+    expect(await graphql(second, `{ organization(id: "${id}") { name } }`, operator)).toEqual({ data: { organization: { name: 'Kept Inc' } } });
+  }, 90_000);
+
+  it('names a busy port in one line before it opens the database', async () => {
+    const blocker = net.createServer();
+    await new Promise<void>((resolve) => blocker.listen(0, '127.0.0.1', resolve));
+    const { port } = blocker.address() as AddressInfo;
+    try {
+      const service = run('src/main.js', dataDir, { PORT: String(port), HOST: '127.0.0.1' });
+      expect(await exitOf(service.child)).toBe(1);
+      expect(service.errors()).toBe(`byom-subgraph cannot start: port ${port} is in use; set PORT\n`);
+      expect(service.output()).toBe(service.errors());
+      // Only the lock was taken (and given back): no database, no development secrets.
+      expect(readdirSync(dataDir)).toEqual([]);
+    } finally {
+      blocker.close();
+    }
+  }, 30_000);
+
+  it('answers every resolver after idling past the pool’s idle timeout, and /readyz agrees', async () => {
+    const service = await startService(dataDir, { DATABASE_IDLE_TIMEOUT_MS: '200' });
+    running.push(service);
+    const operator = await devToken(dataDir, 'ops', true);
+    const query = '{ viewer { userId organizations { id } } }';
+    expect(await graphql(service, query, operator)).toEqual({ data: { viewer: { userId: 'ops', organizations: [] } } });
+    for (let round = 0; round < 3; round++) {
+      await new Promise((resolve) => setTimeout(resolve, 500));
+      expect(await graphql(service, query, operator)).toEqual({ data: { viewer: { userId: 'ops', organizations: [] } } });
+    }
+    const ready = await fetch(service.url.replace(/\/graphql$/, '/readyz'));
+    expect(ready.status).toBe(200);
+  }, 60_000);
+});
