@@ -1,8 +1,7 @@
 import { isUUID } from 'class-validator';
 import { type GraphQLResolveInfo, type GraphQLSchema, Kind, type SelectionNode } from 'graphql';
 import { middleware, type IMiddlewareFieldMap, type IMiddlewareGenerator } from 'graphql-middleware';
-import { allow, and, deny, rule, shield } from 'graphql-shield';
-import type { IRuleFieldMap, IRules, ShieldRule } from 'graphql-shield/typings/types';
+import { allow, and, deny, type IRules, rule, shield } from 'graphql-shield';
 import type { RequestContext } from '../context';
 import { DomainError, ErrorCode, badInput, unauthenticated } from '../errors';
 
@@ -195,6 +194,10 @@ const shieldOptions = {
   // Errors thrown by resolvers are theirs to report; formatError masks the unexpected ones.
   allowExternalErrors: true,
 };
+
+/** graphql-shield's package exports only IRules; its parts, by shape. */
+type ShieldRule = Extract<IRules, { resolve: unknown }>;
+type IRuleFieldMap = Record<string, ShieldRule>;
 
 const isShieldRule = (value: unknown): value is ShieldRule => typeof (value as { resolve?: unknown }).resolve === 'function';
 
