@@ -1,10 +1,10 @@
 /**
- * With TEST_DATABASE_URL (or DATABASE_URL) set, tests run on that PostgreSQL server, two files at
- * a time, each on its own copy of a migrated template database. Without, each file runs on an
- * in-memory embedded PostgreSQL (PGlite), one file at a time.
+ * With TEST_DATABASE_URL (or DATABASE_URL) set, tests run on that PostgreSQL server, each file on
+ * its own copy of a migrated template database. Without, each file runs on an in-memory embedded
+ * PostgreSQL (PGlite) loaded from a migrated copy that the global setup made. Two files at a time
+ * either way; a worker that grew past the memory limit is replaced after its file, so the run's
+ * memory stays flat (each file's modules and PGlite would otherwise stay with the worker).
  */
-const onServer = Boolean(process.env.TEST_DATABASE_URL || process.env.DATABASE_URL);
-
 /** @type {import('jest').Config} */
 module.exports = {
   testEnvironment: 'node',
@@ -29,6 +29,7 @@ module.exports = {
   setupFiles: ['reflect-metadata'],
   globalSetup: '<rootDir>/test/support/global-setup.ts',
   globalTeardown: '<rootDir>/test/support/global-teardown.ts',
-  maxWorkers: onServer ? 2 : 1,
+  maxWorkers: 2,
+  workerIdleMemoryLimit: '500MB',
   testTimeout: 60_000,
 };

@@ -5,8 +5,8 @@
  */
 import 'reflect-metadata';
 import { parseConfig } from './src/config';
-import { DataDirLockedError } from './src/database/data-dir-lock';
-import { claimDataDir, embeddedDataDir } from './src/database/database';
+import { DataDirLockedError, claimDataDir } from './src/database/data-dir-lock';
+import { embeddedDataDir } from './src/database/database';
 import { createDataSource } from './src/database/data-source';
 import { EMBEDDED_POOL_SIZE, startEmbeddedPostgres } from './src/database/embedded-postgres';
 

@@ -3,10 +3,10 @@ import 'reflect-metadata';
 import http from 'node:http';
 import { performance } from 'node:perf_hooks';
 import { ConfigError, parseConfig, withDevSecrets } from './config';
-import { DataDirLockedError } from './database/data-dir-lock';
-import { claimDataDir, type Database, openDatabase } from './database/database';
+import { DataDirLockedError, claimDataDir } from './database/data-dir-lock';
+import type { Database } from './database/database';
 import { createLogger } from './logger';
-import { type App, createApp, listen } from './server';
+import type { App } from './server';
 
 const SHUTDOWN_TIMEOUT_MS = 15_000;
 
@@ -41,7 +41,13 @@ async function main(): Promise<void> {
   };
   const httpServer = http.createServer(startingListener);
   try {
-    await listen(httpServer, parsed.port, parsed.host);
+    await new Promise<void>((resolve, reject) => {
+      httpServer.once('error', reject);
+      httpServer.listen(parsed.port, parsed.host, () => {
+        httpServer.removeListener('error', reject);
+        resolve();
+      });
+    });
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code;
     if (code === 'EADDRINUSE') refuse(`port ${parsed.port} is in use; set PORT`);
@@ -54,6 +60,10 @@ async function main(): Promise<void> {
   const logger = createLogger(config.logLevel, { pretty: config.prettyLogs });
   for (const notice of notices) logger.warn(notice);
 
+  // The heavy modules (GraphQL, TypeORM, PGlite) load only once the directory and the port are
+  // this process's, so a refusal is told at once.
+  const { openDatabase } = require('./database/database') as typeof import('./database/database');
+  const { createApp } = require('./server') as typeof import('./server');
   let database: Database;
   try {
     database = await openDatabase(config, logger);

@@ -8,8 +8,8 @@ import pino from 'pino';
 import type { DataSource } from 'typeorm';
 import { runCommand } from '../cli';
 import { parseConfig, withDevSecrets } from '../config';
-import { DataDirLockedError } from '../database/data-dir-lock';
-import { claimDataDir, openDatabase } from '../database/database';
+import { DataDirLockedError, claimDataDir } from '../database/data-dir-lock';
+import { openDatabase } from '../database/database';
 import { createLogger } from '../logger';
 import { KeyVault, KeyVaultError } from './key-vault';
 

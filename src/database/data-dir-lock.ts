@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { closeSync, fsyncSync, linkSync, mkdirSync, openSync, readFileSync, renameSync, unlinkSync, writeSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import type { Config } from '../config';
 
 /**
  * One embedded data directory belongs to one process at a time (PGlite has no lock of its own:
@@ -47,6 +48,14 @@ export interface DataDirLock {
   readonly file: string;
   /** Removes the lock if it is still this process's; safe to call twice. */
   release(): void;
+}
+
+/**
+ * Without DATABASE_URL, takes the data directory's lock for `purpose` (the embedded database is
+ * one process's); with it, there is nothing to lock. Throws DataDirLockedError when it is held.
+ */
+export function claimDataDir(config: Pick<Config, 'databaseUrl' | 'dataDir'>, purpose: string): DataDirLock | undefined {
+  return config.databaseUrl ? undefined : lockDataDir(config.dataDir, purpose);
 }
 
 export function lockDataDir(directory: string, purpose: string): DataDirLock {

@@ -2,7 +2,6 @@ import path from 'node:path';
 import type { DataSource } from 'typeorm';
 import type { Config } from '../config';
 import type { Logger } from '../logger';
-import { type DataDirLock, lockDataDir } from './data-dir-lock';
 import { createDataSource } from './data-source';
 import { EMBEDDED_POOL_SIZE, startEmbeddedPostgres } from './embedded-postgres';
 import { SqlLogger } from './sql-logger';
@@ -56,13 +55,6 @@ export async function openDatabase(config: Config, logger: Logger): Promise<Data
 
 export const embeddedDataDir = (config: Pick<Config, 'dataDir'>): string => path.join(config.dataDir, 'pglite');
 
-/**
- * Without DATABASE_URL, takes the data directory's lock for `purpose` (the embedded database is
- * one process's); with it, there is nothing to lock. Throws DataDirLockedError when it is held.
- */
-export function claimDataDir(config: Pick<Config, 'databaseUrl' | 'dataDir'>, purpose: string): DataDirLock | undefined {
-  return config.databaseUrl ? undefined : lockDataDir(config.dataDir, purpose);
-}
 
 /**
  * Applies pending migrations, each in its own transaction. With `lock`, a session-level

@@ -1,5 +1,6 @@
+import { execFileSync } from 'node:child_process';
 import path from 'node:path';
-import { EMBEDDED_TEMPLATE_ENV, TEMPLATE_ENV, createEmbeddedTemplate, createTemplate, serverUrl } from './database';
+import { EMBEDDED_TEMPLATE_ENV, TEMPLATE_ENV, createTemplate, serverUrl } from './database';
 import { RUN_LOG_DIR_ENV, createRunLogDirectory } from './run-logs';
 
 export default async function globalSetup(): Promise<void> {
@@ -8,10 +9,15 @@ export default async function globalSetup(): Promise<void> {
   const server = serverUrl();
   if (server) {
     process.env[TEMPLATE_ENV] = await createTemplate(server);
-  } else {
-    // Beside the run's logs, so the teardown removes it with them.
-    const file = path.join(logs, '..', `${path.basename(logs)}-embedded-template.tar`);
-    await createEmbeddedTemplate(file);
-    process.env[EMBEDDED_TEMPLATE_ENV] = file;
+    return;
   }
+  // Beside the run's logs, so the teardown removes it with them. Made in a process of its own:
+  // PGlite's memory would otherwise stay with jest's parent process for the whole run.
+  const file = path.join(logs, '..', `${path.basename(logs)}-embedded-template.tar`);
+  execFileSync(process.execPath, ['-r', 'ts-node/register', path.join(__dirname, 'embedded-template.ts'), file], {
+    cwd: path.join(__dirname, '../..'),
+    env: { ...process.env, TS_NODE_SWC: 'true', NODE_OPTIONS: '' },
+    stdio: 'inherit',
+  });
+  process.env[EMBEDDED_TEMPLATE_ENV] = file;
 }
