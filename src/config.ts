@@ -26,6 +26,8 @@ export interface Config {
     /** When set, tokens must name this issuer (`iss`) and this audience (`aud`). */
     issuer?: string;
     audience?: string;
+    /** The furthest ahead, in seconds, that a token's `exp` may lie (AUTH_JWT_MAX_TTL). */
+    maxTtlSeconds: number;
   };
   encryptionKeys: EncryptionKey[];
   providers: {
@@ -67,6 +69,27 @@ const integer = (min: number, max: number, fallback: number) =>
     .transform((value) => (value === undefined ? fallback : Number(value)))
     .refine((value) => value >= min && value <= max, `must be between ${min} and ${max}`);
 
+/** AUTH_JWT_MAX_TTL when unset: a day. */
+export const DEFAULT_JWT_MAX_TTL_SECONDS = 86_400;
+const DURATION_UNITS: Record<string, number> = { s: 1, m: 60, h: 3_600, d: 86_400 };
+
+/**
+ * A duration in whole seconds, minutes, hours or days (`3600s`, `90m`, `24h`, `1d`), or a plain
+ * whole number of seconds (`86400`), between `min` and `max` seconds.
+ */
+const duration = (min: number, max: number, fallback: number) =>
+  optional
+    .refine(
+      (value) => value === undefined || /^\d{1,9}[smhd]?$/.test(value),
+      'must be a duration such as 24h, 90m, 3600s or 86400 (seconds)',
+    )
+    .transform((value) => {
+      if (value === undefined) return fallback;
+      const [, amount, unit] = /^(\d{1,9})([smhd]?)$/.exec(value) ?? [];
+      return amount === undefined ? Number.NaN : Number(amount) * DURATION_UNITS[unit || 's'];
+    })
+    .refine((value) => value >= min && value <= max, `must be between ${min / 60}m and ${max / 86_400}d`);
+
 const environment = z.object({
   NODE_ENV: optional
     .refine((value) => value === undefined || ['development', 'test', 'production'].includes(value), 'must be development, test or production')
@@ -93,6 +116,7 @@ const environment = z.object({
   AUTH_JWKS_URL: httpUrl,
   AUTH_JWT_ISSUER: optional,
   AUTH_JWT_AUDIENCE: optional,
+  AUTH_JWT_MAX_TTL: duration(60, 30 * 86_400, DEFAULT_JWT_MAX_TTL_SECONDS),
   BYOM_ENCRYPTION_KEYS: optional,
   ANTHROPIC_BASE_URL: httpUrl,
   OPENAI_BASE_URL: httpUrl,
@@ -159,6 +183,7 @@ export function parseConfig(env: NodeJS.ProcessEnv): Config {
       jwksUrl: vars.AUTH_JWKS_URL,
       issuer: vars.AUTH_JWT_ISSUER,
       audience: vars.AUTH_JWT_AUDIENCE,
+      maxTtlSeconds: vars.AUTH_JWT_MAX_TTL,
     },
     encryptionKeys,
     providers: {

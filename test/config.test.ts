@@ -78,7 +78,7 @@ describe('parseConfig', () => {
     });
 
     it('fills in no secrets and no keys by itself', () => {
-      expect(config.auth).toEqual({ jwtSecret: undefined, jwksUrl: undefined });
+      expect(config.auth).toEqual({ jwtSecret: undefined, jwksUrl: undefined, maxTtlSeconds: 86_400 });
       expect(config.encryptionKeys).toEqual([]);
       expect(config.providers).toEqual({
         anthropicBaseUrl: undefined,
@@ -98,6 +98,19 @@ describe('parseConfig', () => {
   });
 
   describe('good values', () => {
+    it.each([
+      ['24h', 86_400],
+      ['90m', 5_400],
+      ['3600s', 3_600],
+      ['86400', 86_400],
+      ['7d', 7 * 86_400],
+      ['1m', 60],
+      ['30d', 30 * 86_400],
+      [' 12h ', 12 * 3_600],
+    ])('reads AUTH_JWT_MAX_TTL=%s as %i seconds', (value, seconds) => {
+      expect(parseConfig({ AUTH_JWT_MAX_TTL: value }).auth.maxTtlSeconds).toBe(seconds);
+    });
+
     it('reads the value of each variable it is given', () => {
       const config = parseConfig({
         PORT: '8080',
@@ -150,12 +163,27 @@ describe('parseConfig', () => {
       ['DATABASE_POOL_SIZE', '999'],
       ['PROVIDER_REQUEST_TIMEOUT_MS', '50'],
       ['PROVIDER_REQUEST_TIMEOUT_MS', '1m'],
+      ['AUTH_JWT_MAX_TTL', '1.5h'],
+      ['AUTH_JWT_MAX_TTL', '-1h'],
+      ['AUTH_JWT_MAX_TTL', '12 h'],
+      ['AUTH_JWT_MAX_TTL', '1w'],
+      ['AUTH_JWT_MAX_TTL', 'forever'],
+      ['AUTH_JWT_MAX_TTL', '59s'],
+      ['AUTH_JWT_MAX_TTL', '31d'],
+      ['AUTH_JWT_MAX_TTL', '99999999999'],
     ])('rejects %s=%s with a ConfigError that names the variable and not the value', (variable, value) => {
       const error = configErrorOf({ [variable]: value });
       expect(error.problems).toHaveLength(1);
       expect(error.problems[0]).toMatch(new RegExp(`^${variable}\\b`));
       expect(error.message).toContain(variable);
       expect(error.message).not.toContain(value);
+    });
+
+    it('says what AUTH_JWT_MAX_TTL takes: a duration, within bounds', () => {
+      expect(configErrorOf({ AUTH_JWT_MAX_TTL: 'a day' }).problems).toEqual([
+        'AUTH_JWT_MAX_TTL must be a duration such as 24h, 90m, 3600s or 86400 (seconds)',
+      ]);
+      expect(configErrorOf({ AUTH_JWT_MAX_TTL: '0' }).problems).toEqual(['AUTH_JWT_MAX_TTL must be between 1m and 30d']);
     });
 
     it('reports several problems together, each naming its variable', () => {
@@ -206,7 +234,7 @@ describe('parseConfig', () => {
 
     it('starts with a JWKS URL instead of a JWT secret', () => {
       const config = parseConfig({ ...PRODUCTION, AUTH_JWT_SECRET: undefined, AUTH_JWKS_URL: 'https://id.example.com/jwks' });
-      expect(config.auth).toEqual({ jwtSecret: undefined, jwksUrl: 'https://id.example.com/jwks' });
+      expect(config.auth).toEqual({ jwtSecret: undefined, jwksUrl: 'https://id.example.com/jwks', maxTtlSeconds: 86_400 });
     });
 
     it('turns introspection on only when GRAPHQL_INTROSPECTION=true', () => {

@@ -1,13 +1,14 @@
 /**
  * Prints a development token signed with the service's HS256 secret:
  *   npm run -s token -- --sub alice [--operator] [--ttl 12h]
- * Refuses to run in production.
+ * Refuses to run in production, and refuses a ttl longer than AUTH_JWT_MAX_TTL (the service
+ * would refuse the token).
  */
 import { parseArgs } from 'node:util';
-import { SignJWT } from 'jose';
+import { decodeJwt, SignJWT } from 'jose';
 import { runCommand } from '../cli';
 import { loadConfig } from '../config';
-import { OPERATOR_ROLE } from './authentication';
+import { OPERATOR_ROLE, subProblem } from './authentication';
 
 export async function signDevToken(
   secret: string,
@@ -29,6 +30,11 @@ async function main(): Promise<number> {
     process.stderr.write('usage: npm run -s token -- --sub <user id> [--operator] [--ttl 12h]\n');
     return 2;
   }
+  const problem = subProblem(values.sub);
+  if (problem) {
+    process.stderr.write(`--sub: ${problem}; the service would refuse the token.\n`);
+    return 2;
+  }
   const { config } = loadConfig(process.env);
   if (config.isProduction) {
     process.stderr.write('Refusing to mint development tokens with NODE_ENV=production.\n');
@@ -38,7 +44,21 @@ async function main(): Promise<number> {
     process.stderr.write('No HS256 secret: AUTH_JWKS_URL is set without AUTH_JWT_SECRET, so tokens come from your identity provider.\n');
     return 1;
   }
-  process.stdout.write(`${await signDevToken(config.auth.jwtSecret, { sub: values.sub, operator: values.operator, ttl: values.ttl })}\n`);
+  let token: string;
+  try {
+    token = await signDevToken(config.auth.jwtSecret, { sub: values.sub, operator: values.operator, ttl: values.ttl });
+  } catch {
+    process.stderr.write(`--ttl must be a time span such as 12h, 90m or 3600s, not ${JSON.stringify(values.ttl)}.\n`);
+    return 2;
+  }
+  const { exp, iat } = decodeJwt(token);
+  if ((exp as number) - (iat as number) > config.auth.maxTtlSeconds) {
+    process.stderr.write(
+      `--ttl ${values.ttl} is longer than AUTH_JWT_MAX_TTL allows (${config.auth.maxTtlSeconds} s): the service would refuse the token.\n`,
+    );
+    return 2;
+  }
+  process.stdout.write(`${token}\n`);
   return 0;
 }
 

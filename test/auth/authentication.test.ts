@@ -3,6 +3,7 @@ import type { AddressInfo } from 'node:net';
 import { decodeJwt, exportJWK, generateKeyPair, SignJWT, UnsecuredJWT, type CryptoKey, type JWK, type JWTPayload } from 'jose';
 import { createAuthenticator, type Authentication } from '../../src/auth/authentication';
 import { signDevToken } from '../../src/auth/dev-token';
+import { parseConfig } from '../../src/config';
 
 const SECRET = 'a-test-secret-of-more-than-32-characters-0123456789';
 const OTHER_SECRET = 'another-secret-of-more-than-32-characters-9876543210';
@@ -47,10 +48,7 @@ describe('createAuthenticator', () => {
 
     it.each([
       ['an array containing operator', ['admin', 'operator']],
-      ['a space separated string containing operator', 'admin operator'],
-      ['a comma separated string containing operator', 'admin,operator'],
-      ['a comma and space separated string containing operator', 'admin, operator'],
-      ['the single string operator', 'operator'],
+      ['the array of operator alone', ['operator']],
     ])('marks the caller an operator when roles is %s', async (_case, roles) => {
       const result = await authenticate(bearer(await hs256({ roles })));
       expect(result.principal).toEqual({ userId: 'alice', isOperator: true });
@@ -60,13 +58,32 @@ describe('createAuthenticator', () => {
       ['absent', undefined],
       ['an empty array', []],
       ['an array without operator', ['admin', 'member']],
-      ['a string naming a longer role', 'operators'],
-      ['a string naming a role that only contains the word', 'admin,super-operator'],
-      ['a number', 1],
-      ['an object', { operator: true }],
+      ['an array naming a longer role', ['operators']],
+      ['an array naming a role that only contains the word', ['super-operator', 'not operator']],
+      ['an array whose element differs in letter case', ['Operator', 'OPERATOR']],
+      ['an array whose element has white space around the word', [' operator', 'operator ']],
     ])('does not mark the caller an operator when roles is %s', async (_case, roles) => {
       const result = await authenticate(bearer(await hs256({ roles })));
       expect(result.principal).toEqual({ userId: 'alice', isOperator: false });
+    });
+
+    it.each([
+      ['the string "not operator"', 'not operator'],
+      ['the string "operator"', 'operator'],
+      ['a space separated string containing operator', 'admin operator'],
+      ['a comma separated string containing operator', 'admin,operator'],
+      ['an empty string', ''],
+      ['null', null],
+      ['a number', 1],
+      ['true', true],
+      ['an object', { operator: true }],
+      ['an array holding a number beside operator', ['operator', 1]],
+      ['an array holding null', [null]],
+      ['an array holding an array of operator', [['operator']]],
+      ['an array holding an object', [{ role: 'operator' }]],
+    ])('rejects a token whose roles is %s as malformed', async (_case, roles) => {
+      const token = await hs256({ roles });
+      expectRejected(await authenticate(bearer(token)), token, /^The token is not valid: roles must be an array of strings$/);
     });
 
     it('accepts a token that expired within the 30 second clock tolerance', async () => {
@@ -119,19 +136,66 @@ describe('createAuthenticator', () => {
       expectRejected(await authenticate(bearer(token)), token, NOT_VALID);
     });
 
-    it('rejects a token with an empty sub', async () => {
-      const token = await hs256({ sub: '' });
+    it.each([
+      ['empty', ''],
+      ['longer than a user id may be (201 characters)', 'u'.repeat(201)],
+      ['a number', 42],
+      ['an array', ['alice']],
+      ['a single space', ' '],
+      ['only white space (tab, new line, no-break and ideographic spaces)', '\t\n \u00a0\u3000'],
+      ['holding a NUL', 'ali\u0000ce'],
+      ['a NUL alone', '\u0000'],
+      ['holding a bell (C0 control)', 'alice\u0007'],
+      ['holding DEL', 'alice\u007f'],
+      ['holding a next line (C1 control)', 'alice\u0085'],
+      ['holding an escape sequence', 'alice\u001b[31m'],
+      ['holding a zero-width space', 'ali\u200bce'],
+      ['holding a right-to-left override', 'alice\u202etxt.exe'],
+      ['holding a byte order mark', '\ufeffalice'],
+      ['holding a lone surrogate', 'alice\ud800'],
+      ['holding a line separator', 'alice\u2028admin'],
+    ])('rejects a token whose sub is %s', async (_case, sub) => {
+      const token = await hs256({ sub });
       expectRejected(await authenticate(bearer(token)), token, NOT_VALID);
     });
 
-    it('rejects a token whose sub is longer than a user id may be', async () => {
-      const token = await hs256({ sub: 'u'.repeat(201) });
-      expectRejected(await authenticate(bearer(token)), token, NOT_VALID);
+    it.each([
+      ['200 characters, the longest a user id may be', 'u'.repeat(200)],
+      ['200 characters beyond the Basic Multilingual Plane (400 UTF-16 units)', '\u{1F642}'.repeat(200)],
+      ['letters of other scripts', 'józef-ßøł-名前'],
+      ['an email address', 'alice@example.com'],
+      ['a provider-prefixed id', 'auth0|5f7c8ec7c33c6c004bbafe82'],
+    ])('accepts a sub that is %s', async (_case, sub) => {
+      const result = await authenticate(bearer(await hs256({ sub })));
+      expect(result).toEqual({ principal: { userId: sub, isOperator: false } });
     });
 
     it('rejects a token without exp', async () => {
       const token = await hs256({ exp: undefined });
       expectRejected(await authenticate(bearer(token)), token, NOT_VALID);
+    });
+
+    it.each([
+      ['a string', String(now() + 3600)],
+      ['null', null],
+    ])('rejects a token whose exp is %s', async (_case, exp) => {
+      const token = await hs256({ exp });
+      expectRejected(await authenticate(bearer(token)), token, NOT_VALID);
+    });
+
+    it('accepts, by default, a token whose exp lies a day ahead, and rejects one that lies further', async () => {
+      expect((await authenticate(bearer(await hs256({ exp: now() + 86_400 })))).principal).toEqual({ userId: 'alice', isOperator: false });
+      for (const exp of [now() + 86_400 + 120, now() + 30 * 86_400, now() + 10 * 365 * 86_400, Number.MAX_SAFE_INTEGER]) {
+        const token = await hs256({ exp, roles: ['operator'] });
+        expectRejected(await authenticate(bearer(token)), token, /^The token is not valid: exp lies further ahead than tokens may live$/);
+      }
+    });
+
+    it('holds exp to the configured maximum lifetime', async () => {
+      const strict = createAuthenticator({ jwtSecret: SECRET, jwksUrl: undefined, maxTtlSeconds: 3600 });
+      expect((await strict(bearer(await hs256({ exp: now() + 3600 })))).principal).toEqual({ userId: 'alice', isOperator: false });
+      const token = await hs256({ exp: now() + 2 * 3600 });
+      expectRejected(await strict(bearer(token)), token, NOT_VALID);
     });
 
     it('rejects an unsigned token (alg none)', async () => {
@@ -203,7 +267,7 @@ describe('createAuthenticator', () => {
 
     it('accepts an RS256 token signed by a key of the set', async () => {
       const authenticate = createAuthenticator({ jwtSecret: undefined, jwksUrl });
-      const result = await authenticate(bearer(await sign(rsaKey, 'RS256', 'rsa-1', { roles: 'operator' })));
+      const result = await authenticate(bearer(await sign(rsaKey, 'RS256', 'rsa-1', { roles: ['operator'] })));
       expect(result).toEqual({ principal: { userId: 'carol', isOperator: true } });
       expect(jwksRequests).toBeGreaterThan(0);
     });
@@ -238,6 +302,16 @@ describe('createAuthenticator', () => {
       const authenticate = createAuthenticator({ jwtSecret: undefined, jwksUrl });
       const token = await sign(rsaKey, 'RS256', 'unknown-kid');
       expectRejected(await authenticate(bearer(token)), token, NOT_VALID);
+    });
+
+    it('checks the claims of key-set tokens as strictly as those of HS256 tokens', async () => {
+      const authenticate = createAuthenticator({ jwtSecret: undefined, jwksUrl });
+      for (const claims of [{ roles: 'operator' }, { sub: 'car\u0000ol' }, { sub: '  ' }]) {
+        const token = await sign(rsaKey, 'RS256', 'rsa-1', claims as JWTPayload);
+        expectRejected(await authenticate(bearer(token)), token, NOT_VALID);
+      }
+      const farAhead = await new SignJWT({ sub: 'carol', exp: now() + 2 * 86_400 }).setProtectedHeader({ alg: 'ES256', kid: 'ec-1' }).sign(ecKey);
+      expectRejected(await authenticate(bearer(farAhead)), farAhead, NOT_VALID);
     });
 
     it('rejects an expired RS256 token, saying it expired', async () => {
@@ -291,6 +365,13 @@ describe('signDevToken', () => {
     expect(byDefault.exp! - byDefault.iat!).toBe(12 * 3600);
     const short = decodeJwt(await signDevToken(SECRET, { sub: 'dev-user', ttl: '5m' }));
     expect(short.exp! - short.iat!).toBe(300);
+  });
+
+  it('makes, with its default 12 hours, a token within the default AUTH_JWT_MAX_TTL of a day', async () => {
+    const strict = createAuthenticator({ jwtSecret: SECRET, jwksUrl: undefined, maxTtlSeconds: parseConfig({}).auth.maxTtlSeconds });
+    expect((await strict(bearer(await signDevToken(SECRET, { sub: 'dev-user' })))).principal).toEqual({ userId: 'dev-user', isOperator: false });
+    const tooLong = await signDevToken(SECRET, { sub: 'dev-user', ttl: '25h' });
+    expectRejected(await strict(bearer(tooLong)), tooLong, NOT_VALID);
   });
 
   it('makes a token that another secret does not accept', async () => {
