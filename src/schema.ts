@@ -5,7 +5,7 @@ import { applyMiddleware } from 'graphql-middleware';
 import { DateTimeResolver } from 'graphql-scalars';
 import { buildSchema, type ContainerType, createResolversMap } from 'type-graphql';
 import { AgentResolver, OrganizationAgentsResolver, resolveAgentReference } from './agents/agent.resolver';
-import { permissions } from './auth/permissions';
+import { entityReferences, permissions } from './auth/permissions';
 import { AuditLogResolver } from './audit/audit-log.resolver';
 import { CatalogResolver, resolveModelReference } from './catalog/catalog.resolver';
 import { OrganizationConnectionsResolver, ProviderConnectionResolver } from './connections/provider-connection.resolver';
@@ -99,7 +99,10 @@ export async function printSubgraphSchema(): Promise<string> {
   return subgraphSdl(await buildTypeGraphQLSchema());
 }
 
-/** The executable federated schema: type-graphql's types, federation, then the permission map. */
+/**
+ * The executable federated schema: type-graphql's types, federation, then the permission map and,
+ * inside it, the checks of `_entities` references (the first middleware runs first).
+ */
 export async function buildFederatedSchema(services: Services): Promise<GraphQLSchema> {
   const schema = await buildTypeGraphQLSchema(services);
   const typeDefs = parse(subgraphSdl(schema));
@@ -119,5 +122,5 @@ export async function buildFederatedSchema(services: Services): Promise<GraphQLS
       } as never,
     },
   ]);
-  return applyMiddleware<unknown, RequestContext>(subgraph, permissions);
+  return applyMiddleware<unknown, RequestContext>(subgraph, permissions, entityReferences);
 }

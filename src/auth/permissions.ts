@@ -1,8 +1,9 @@
 import { isUUID } from 'class-validator';
-import { type GraphQLResolveInfo, type GraphQLSchema, Kind, type SelectionNode } from 'graphql';
-import { middleware, type IMiddlewareFieldMap, type IMiddlewareGenerator } from 'graphql-middleware';
-import { allow, and, deny, type IRules, rule, shield } from 'graphql-shield';
+import { type GraphQLResolveInfo, type GraphQLSchema, isUnionType, Kind, type SelectionNode } from 'graphql';
+import { middleware, type IMiddlewareFieldMap, type IMiddlewareGenerator, type IMiddlewareTypeMap } from 'graphql-middleware';
+import { allow, and, chain, deny, type IRules, rule, shield } from 'graphql-shield';
 import type { RequestContext } from '../context';
+import { normalizeId } from '../organizations/organization.loaders';
 import { DomainError, ErrorCode, badInput, unauthenticated } from '../errors';
 
 /**
@@ -114,11 +115,52 @@ function organizationRule(check: AccessCheck, source: OwnerSource, readsWalk: Re
 /** For operations and fields that read their organization's effective models. */
 const READS_EFFECTIVE_MODELS = true;
 
+/** The most representations one `_entities` request may carry (DESIGN.md section 10). */
+export const MAX_ENTITY_REPRESENTATIONS = 1_000;
+
+/** The entity types of the schema (the members of `_Entity`), by schema. */
+const entityTypeNames = new WeakMap<GraphQLSchema, Set<string>>();
+function entityTypesOf(schema: GraphQLSchema): Set<string> {
+  let names = entityTypeNames.get(schema);
+  if (!names) {
+    const union = schema.getType('_Entity');
+    names = new Set(isUnionType(union) ? union.getTypes().map((type) => type.name).sort() : []);
+    entityTypeNames.set(schema, names);
+  }
+  return names;
+}
+
+/**
+ * `_entities` takes at most MAX_ENTITY_REPRESENTATIONS representations, each an object naming an
+ * entity type and a string id. Checked once for the field, after the token and before any
+ * reference is resolved, so that a refused request reads nothing; what is wrong is the caller's
+ * input error, never an internal one.
+ */
+const soundRepresentations = rule({ cache: 'no_cache' })((_parent, args: Record<string, unknown>, _ctx, info: GraphQLResolveInfo) => {
+  const representations = args.representations as unknown[];
+  if (representations.length > MAX_ENTITY_REPRESENTATIONS) {
+    return badInput(
+      `_entities takes at most ${MAX_ENTITY_REPRESENTATIONS} representations; this request has ${representations.length}`,
+      'representations',
+    );
+  }
+  const types = entityTypesOf(info.schema);
+  for (const [index, representation] of representations.entries()) {
+    const { __typename, id } = (representation ?? {}) as Record<string, unknown>;
+    if (typeof representation !== 'object' || representation === null || Array.isArray(representation) || typeof __typename !== 'string' || !types.has(__typename)) {
+      return badInput(`representations[${index}] must name one of the entity types ${[...types].join(', ')} in __typename`, 'representations');
+    }
+    if (typeof id !== 'string') return badInput(`representations[${index}].id must be a string`, 'representations');
+  }
+  return true;
+});
+
 export const permissionRules: IRules = {
   Query: {
     _service: allow,
-    // Entities arrive through their own fields' rules, below.
-    _entities: allow,
+    // A token and sound representations for the field; then each entity's own fields' rules, below
+    // (and entityReferences: unknown ids look like ones the caller may not see).
+    _entities: chain(isAuthenticated, soundRepresentations),
     viewer: isAuthenticated,
     modelCatalog: isAuthenticated,
     organization: organizationRule('canSee', fromArgument('id'), selects('effectiveModels')),
@@ -221,3 +263,43 @@ export const permissions: IMiddlewareGenerator<unknown, RequestContext, unknown>
   }
   return generated;
 });
+
+/** Entity types whose ids are UUIDs of rows: their references are checked and may be hidden. */
+const ROW_ENTITIES = new Set(['Organization', 'Agent', 'Run']);
+
+/**
+ * What an unknown id resolves to for a caller who is not an operator: an entity of that id whose
+ * every field but `id` its rules refuse, exactly as they refuse those of an entity the caller may
+ * not see. An organization's rules find no membership of the caller there; an agent's or a run's
+ * find no organization (null), which only operators pass. The id is given back normalized, as a
+ * stored one would be.
+ */
+function standIn(typename: string, id: string): Record<string, unknown> {
+  return typename === 'Organization' ? { __typename: typename, id: normalizeId(id) } : { __typename: typename, id: normalizeId(id), organizationId: null };
+}
+
+/**
+ * Middleware of `Query._entities`, inside the permission map (which has checked the token and the
+ * representations): a reference to an Organization, Agent or Run whose id is not a UUID is null
+ * with BAD_USER_INPUT and is not resolved; for callers other than operators, a reference to one
+ * that does not exist resolves to a stand-in, so that an unknown id and one the caller may not see
+ * give the same answer and the same errors (DESIGN.md section 2). Operators get null for an
+ * unknown id, as before.
+ */
+export const entityReferences: IMiddlewareTypeMap<unknown, RequestContext> = {
+  Query: {
+    _entities: async (resolve, parent, args: { representations: { __typename: string; id: string }[] }, ctx, info) => {
+      const { representations } = args;
+      const wellFormed = representations.map(({ __typename, id }) => !ROW_ENTITIES.has(__typename) || isUUID(id));
+      const forwarded = representations.filter((_, index) => wellFormed[index]);
+      const resolved = (await resolve(parent, forwarded.length === representations.length ? args : { ...args, representations: forwarded }, ctx, info)) as unknown[];
+      let next = 0;
+      return representations.map(({ __typename, id }, index) => {
+        if (!wellFormed[index]) return badInput(`representations[${index}].id must be a UUID`, 'representations');
+        const entity = resolved[next++];
+        if (ctx.access.isOperator || !ROW_ENTITIES.has(__typename)) return entity;
+        return Promise.resolve(entity).then((found) => found ?? standIn(__typename, id));
+      });
+    },
+  },
+};

@@ -1,5 +1,5 @@
 import { SignJWT, type JWTPayload } from 'jose';
-import { startTestServer, TEST_JWT_SECRET, type TestServer } from '../support/test-server';
+import { type GraphQLResponse, startTestServer, TEST_JWT_SECRET, type TestServer } from '../support/test-server';
 
 /**
  * Claims are checked strictly (DESIGN.md section 2), over real HTTP: a token whose `sub`, `roles`
@@ -40,7 +40,7 @@ describe('token claims over HTTP (DESIGN.md section 2)', () => {
   ])('gives a token whose sub %s UNAUTHENTICATED, not INTERNAL_SERVER_ERROR, before any SQL', async (_case, claims) => {
     const as = await bearer(claims);
     const logged = server.logs.length;
-    let result: Awaited<ReturnType<TestServer['graphql']>> | undefined;
+    let result: GraphQLResponse | undefined;
     const statements = await server.countStatements(async () => {
       result = await server.graphql(VIEWER, { as });
     });

@@ -304,19 +304,16 @@ describe('model settings and agents: permissions (DESIGN.md section 2)', () => {
         expect(JSON.stringify(result)).not.toContain('EU bot');
       });
 
-      it('gets no entity through _entities: every Organization and Agent reference is null with UNAUTHENTICATED', async () => {
+      it('gets no entity through _entities: one UNAUTHENTICATED error for the field', async () => {
         const result = await entities(
           `... on Organization { id effectiveModels { source } modelSettings { version } agents { name } }
            ... on Agent { id name model { model { id } } modelAvailable }`,
           [...organizationRepresentations(['acmeEu']), ...agentRepresentations([specOf('EU bot')])],
           as(),
         );
-        // id is non-null, so its UNAUTHENTICATED nulls each entity; which sibling fields also
-        // report before the null propagates depends on timing.
-        expect(result.data).toEqual({ _entities: [null, null] });
-        const errors = errorsOf(result);
-        expect(new Set(errors.map((error) => error.code))).toEqual(new Set(['UNAUTHENTICATED']));
-        expect(errors.map((error) => error.path?.slice(0, 2))).toEqual(expect.arrayContaining([['_entities', 0], ['_entities', 1]]));
+        // Refused for the field before any reference is read (test/auth/entities-limits.e2e.test.ts).
+        expect(result.data).toBeNull();
+        expect(errorsOf(result)).toEqual([{ path: ['_entities'], code: 'UNAUTHENTICATED' }]);
         expect(JSON.stringify(result)).not.toContain('EU bot');
       });
     });
