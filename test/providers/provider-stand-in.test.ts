@@ -315,6 +315,21 @@ describe('the provider stand-in', () => {
       await expect(listModels[provider]()).resolves.toHaveLength(3);
     });
 
+    it('records whether the client aborted the call while its answer was held back', async () => {
+      standIn.script(provider, { delayMs: 5_000 }, { delayMs: 50 });
+      const controller = new AbortController();
+      const call = provider === 'ANTHROPIC' ? anthropic().models.list({}, { signal: controller.signal }) : openai().models.list({ signal: controller.signal });
+      const failed = rejectionOf(call);
+      while (standIn.requests.length === 0) await sleep(10);
+
+      controller.abort();
+      await failed;
+      for (let waited = 0; !standIn.requests[0].aborted && waited < 2_000; waited += 10) await sleep(10);
+      await expect(listModels[provider]()).resolves.toHaveLength(3);
+
+      expect(standIn.requests.map((request) => request.aborted)).toEqual([true, false]);
+    });
+
     it('consumes scripts in order, then answers normally again', async () => {
       standIn.script(provider, { status: 500 }, { status: 429 });
 

@@ -48,6 +48,11 @@ export interface RecordedRequest {
    * (so a request is recorded at once); a scripted delay only holds the answer back.
    */
   answered: number | 'dropped';
+  /**
+   * Set when the client closed the connection before the answer was sent (an SDK call aborted,
+   * during a scripted delay); the held-back answer is then never sent.
+   */
+  aborted: boolean;
 }
 
 export interface ProviderStandIn {
@@ -165,7 +170,7 @@ export async function startProviderStandIn(options: { acceptKeys?: string[] } = 
       outcome = answer(provider, `${method} ${path}`, apiKey, body, behaviour?.reply);
     }
 
-    requests.push({
+    const recorded: RecordedRequest = {
       provider,
       method,
       path,
@@ -174,7 +179,9 @@ export async function startProviderStandIn(options: { acceptKeys?: string[] } = 
       body,
       headers: req.headers,
       answered: outcome === 'drop' ? 'dropped' : outcome.status,
-    });
+      aborted: false,
+    };
+    requests.push(recorded);
 
     if (delayMs === 0) return deliver(provider, res, outcome);
     const timer = setTimeout(() => {
@@ -182,6 +189,12 @@ export async function startProviderStandIn(options: { acceptKeys?: string[] } = 
       deliver(provider, res, outcome);
     }, delayMs);
     pending.add(timer);
+    // The client went away while the answer was held back: it is never sent.
+    res.once('close', () => {
+      if (!pending.delete(timer)) return;
+      clearTimeout(timer);
+      recorded.aborted = true;
+    });
   }
 
   function answer(provider: StandInProvider, route: string, apiKey: string | undefined, body: unknown, reply?: Reply): Answer {
