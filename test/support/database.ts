@@ -1,5 +1,7 @@
 import { randomBytes } from 'node:crypto';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { cpSync, mkdtempSync, rmSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 import { Client } from 'pg';
 import { createDataSource } from '../../src/database/data-source';
 import { migrate } from '../../src/database/database';
@@ -9,7 +11,7 @@ import { EMBEDDED_POOL_SIZE, startEmbeddedPostgres } from '../../src/database/em
 export const serverUrl = (): string | undefined => process.env.TEST_DATABASE_URL || process.env.DATABASE_URL || undefined;
 
 export const TEMPLATE_ENV = 'BYOM_TEST_TEMPLATE';
-/** Without a server: the file holding a migrated embedded data directory that every test file loads. */
+/** Without a server: a migrated embedded data directory that every test file copies. */
 export const EMBEDDED_TEMPLATE_ENV = 'BYOM_TEST_EMBEDDED_TEMPLATE';
 
 export interface TestDatabase {
@@ -52,11 +54,11 @@ export async function createTemplate(server: string): Promise<string> {
 }
 
 /**
- * Migrates an in-memory embedded database once and writes its data directory to `file`, so
- * that test files start from a copy instead of each paying for initdb and the migrations.
+ * Makes and migrates an embedded data directory once, so that test files start from a copy
+ * instead of each paying for initdb and the migrations.
  */
-export async function createEmbeddedTemplate(file: string): Promise<void> {
-  const embedded = await startEmbeddedPostgres();
+export async function createEmbeddedTemplate(directory: string): Promise<void> {
+  const embedded = await startEmbeddedPostgres({ dataDir: directory });
   try {
     const dataSource = createDataSource({ url: embedded.url, poolSize: EMBEDDED_POOL_SIZE });
     await dataSource.initialize();
@@ -65,8 +67,6 @@ export async function createEmbeddedTemplate(file: string): Promise<void> {
     } finally {
       await dataSource.destroy();
     }
-    const dump = await embedded.db.dumpDataDir('none');
-    writeFileSync(file, Buffer.from(await dump.arrayBuffer()));
   } finally {
     await embedded.stop();
   }
@@ -78,8 +78,8 @@ export async function dropDatabase(server: string, name: string): Promise<void> 
 
 /**
  * A migrated database of the test file's own: a copy of the template on the server, or an
- * in-memory embedded PostgreSQL loaded from the embedded template (or, without one, migrated
- * when the app opens it).
+ * embedded PostgreSQL on a copy of the embedded template's data directory (or, without one, in
+ * memory, migrated when the app opens it).
  */
 export async function createTestDatabase(): Promise<TestDatabase> {
   const server = serverUrl();
@@ -89,7 +89,22 @@ export async function createTestDatabase(): Promise<TestDatabase> {
     await withClient(server, (client) => client.query(`CREATE DATABASE ${name} TEMPLATE ${template}`));
     return { url: databaseUrl(server, name), poolSize: 5, drop: () => dropDatabase(server, name) };
   }
-  const copy = process.env[EMBEDDED_TEMPLATE_ENV];
-  const embedded = await startEmbeddedPostgres(copy ? { loadDataDir: new Blob([readFileSync(copy)]) } : {});
-  return { url: embedded.url, poolSize: EMBEDDED_POOL_SIZE, drop: () => embedded.stop() };
+  const embeddedTemplate = process.env[EMBEDDED_TEMPLATE_ENV];
+  if (!embeddedTemplate) {
+    const embedded = await startEmbeddedPostgres();
+    return { url: embedded.url, poolSize: EMBEDDED_POOL_SIZE, drop: () => embedded.stop() };
+  }
+  // A copy on disk: PGlite keeps an in-memory data directory in memory twice over (about 360 MB
+  // a file instead of 190).
+  const directory = mkdtempSync(path.join(os.tmpdir(), 'byom-test-db-'));
+  cpSync(embeddedTemplate, directory, { recursive: true });
+  const embedded = await startEmbeddedPostgres({ dataDir: directory });
+  return {
+    url: embedded.url,
+    poolSize: EMBEDDED_POOL_SIZE,
+    async drop() {
+      await embedded.stop();
+      rmSync(directory, { recursive: true, force: true });
+    },
+  };
 }

@@ -1,4 +1,4 @@
-/** Writes a migrated embedded data directory to the file named by its argument (jest's global setup). */
+/** Makes a migrated embedded data directory where its argument says (jest's global setup). */
 import 'reflect-metadata';
 import { createEmbeddedTemplate } from './database';
 

@@ -13,7 +13,7 @@ export default async function globalSetup(): Promise<void> {
   }
   // Beside the run's logs, so the teardown removes it with them. Made in a process of its own:
   // PGlite's memory would otherwise stay with jest's parent process for the whole run.
-  const file = path.join(logs, '..', `${path.basename(logs)}-embedded-template.tar`);
+  const file = path.join(logs, '..', `${path.basename(logs)}-embedded-template`);
   execFileSync(process.execPath, ['-r', 'ts-node/register', path.join(__dirname, 'embedded-template.ts'), file], {
     cwd: path.join(__dirname, '../..'),
     env: { ...process.env, TS_NODE_SWC: 'true', NODE_OPTIONS: '' },

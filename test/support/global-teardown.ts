@@ -7,7 +7,7 @@ export default async function globalTeardown(): Promise<void> {
   const template = process.env[TEMPLATE_ENV];
   if (server && template) await dropDatabase(server, template);
   const embeddedTemplate = process.env[EMBEDDED_TEMPLATE_ENV];
-  if (embeddedTemplate) rmSync(embeddedTemplate, { force: true });
+  if (embeddedTemplate) rmSync(embeddedTemplate, { recursive: true, force: true });
 
   // The whole run's logs must never hold a provider key: failing here fails the run.
   const directory = process.env[RUN_LOG_DIR_ENV];
