@@ -39,6 +39,15 @@ export interface Config {
     checkTimeoutMs: number;
     /** How long one provider call of a run (or a file upload) may take before it counts as a timeout. */
     requestTimeoutMs: number;
+    /** One run's whole budget, all its attempts together (RUN_DEADLINE_MS); the fallback gets what is left. */
+    runDeadlineMs: number;
+  };
+  /** What a SIGTERM or SIGINT sets going (src/stopping.ts). */
+  shutdown: {
+    /** How long requests are still taken, readiness answering 503, so that load balancers stop sending. */
+    drainMs: number;
+    /** Then, with the listener closed: how long requests in flight may go on before runs still going are interrupted. */
+    graceMs: number;
   };
   graphql: {
     introspection: boolean;
@@ -68,6 +77,18 @@ const integer = (min: number, max: number, fallback: number) =>
     .refine((value) => value === undefined || /^\d+$/.test(value), 'must be a whole number')
     .transform((value) => (value === undefined ? fallback : Number(value)))
     .refine((value) => value >= min && value <= max, `must be between ${min} and ${max}`);
+
+/** SHUTDOWN_DRAIN_MS in production when unset: a few seconds for load balancers to see readiness fail. */
+export const DEFAULT_PRODUCTION_DRAIN_MS = 5_000;
+/** What SHUTDOWN_GRACE_MS adds, when unset, to the longest request: the run's own write after its last call. */
+export const GRACE_MARGIN_MS = 1_000;
+
+/** As `integer`, but undefined when unset: the default depends on other variables. */
+const optionalInteger = (min: number, max: number) =>
+  optional
+    .refine((value) => value === undefined || /^\d+$/.test(value), 'must be a whole number')
+    .transform((value) => (value === undefined ? undefined : Number(value)))
+    .refine((value) => value === undefined || (value >= min && value <= max), `must be between ${min} and ${max}`);
 
 /** AUTH_JWT_MAX_TTL when unset: a day. */
 export const DEFAULT_JWT_MAX_TTL_SECONDS = 86_400;
@@ -130,6 +151,9 @@ const environment = z.object({
   ),
   PROVIDER_CHECK_TIMEOUT_MS: integer(100, 60_000, 5_000),
   PROVIDER_REQUEST_TIMEOUT_MS: integer(100, 600_000, 60_000),
+  RUN_DEADLINE_MS: optionalInteger(100, 1_200_000),
+  SHUTDOWN_DRAIN_MS: optionalInteger(0, 60_000),
+  SHUTDOWN_GRACE_MS: optionalInteger(0, 3_600_000),
   GRAPHQL_INTROSPECTION: optional.refine(
     (value) => value === undefined || value === 'true' || value === 'false',
     "must be 'true' or 'false'",
@@ -166,6 +190,7 @@ export function parseConfig(env: NodeJS.ProcessEnv): Config {
   }
   if (!parsed.success || problems.length > 0) throw new ConfigError(problems);
   const vars = parsed.data;
+  const runDeadlineMs = vars.RUN_DEADLINE_MS ?? 2 * vars.PROVIDER_REQUEST_TIMEOUT_MS;
 
   return {
     isProduction,
@@ -193,6 +218,13 @@ export function parseConfig(env: NodeJS.ProcessEnv): Config {
       platformOpenaiApiKey: vars.PLATFORM_OPENAI_API_KEY,
       checkTimeoutMs: vars.PROVIDER_CHECK_TIMEOUT_MS,
       requestTimeoutMs: vars.PROVIDER_REQUEST_TIMEOUT_MS,
+      runDeadlineMs,
+    },
+    shutdown: {
+      // Outside production nothing routes by readiness: Ctrl-C, tests and the demo stop at once.
+      drainMs: vars.SHUTDOWN_DRAIN_MS ?? (isProduction ? DEFAULT_PRODUCTION_DRAIN_MS : 0),
+      // Long enough for a run, or an upload, that began just before the listener closed.
+      graceMs: vars.SHUTDOWN_GRACE_MS ?? Math.max(runDeadlineMs, vars.PROVIDER_REQUEST_TIMEOUT_MS) + GRACE_MARGIN_MS,
     },
     graphql: {
       introspection: vars.GRAPHQL_INTROSPECTION === undefined ? !isProduction : vars.GRAPHQL_INTROSPECTION === 'true',

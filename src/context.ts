@@ -29,6 +29,8 @@ export interface RequestContext {
   authFailure: string | undefined;
   loaders: Loaders;
   access: Access;
+  /** Aborted when the caller goes away before its answer is sent; long work (a run's provider call) stops then. */
+  signal?: AbortSignal;
 }
 
 export function createRequestContext(
@@ -37,6 +39,7 @@ export function createRequestContext(
   authentication: Authentication,
   requestId: string,
   log: Logger,
+  signal?: AbortSignal,
 ): RequestContext {
   const organizations = createOrganizationLoaders(dataSource);
   const loaders: Loaders = {
@@ -54,5 +57,6 @@ export function createRequestContext(
     authFailure: authentication.principal ? undefined : authentication.failure,
     loaders,
     access: new Access(authentication.principal, loaders.organizations, loaders.modelSettings.walks),
+    signal,
   };
 }

@@ -7,8 +7,7 @@ import { DataDirLockedError, claimDataDir } from './database/data-dir-lock';
 import type { Database } from './database/database';
 import { createLogger } from './logger';
 import type { App } from './server';
-
-const SHUTDOWN_TIMEOUT_MS = 15_000;
+import { shutdownPlan } from './stopping';
 
 /** A reason to stop before anything was opened: one line, no stack. */
 function refuse(message: string): never {
@@ -89,15 +88,20 @@ async function main(): Promise<void> {
   const shutdown = async (signal: string) => {
     if (shuttingDown) return;
     shuttingDown = true;
-    logger.info({ signal }, 'shutting down: finishing requests in flight');
+    // Readiness answers 503 at once; requests are still served while load balancers notice.
+    app.markStopping();
+    const { drainMs, graceMs, exitAfterMs } = shutdownPlan(config);
+    logger.info({ signal, drainMs, graceMs, exitAfterMs }, 'shutting down: readiness 503, draining, then finishing requests in flight');
     const timer = setTimeout(() => {
-      logger.error('shutdown took too long; exiting');
+      logger.error({ exitAfterMs }, 'shutdown took too long; exiting');
+      logger.flush();
       process.exit(1);
-    }, SHUTDOWN_TIMEOUT_MS);
+    }, exitAfterMs);
     timer.unref();
     try {
+      // Every run is written before the database closes: stop() resolves once each one is.
       await app.stop();
-      logger.info('HTTP server closed');
+      logger.info('HTTP server closed; every run recorded');
       await database.close();
       lock?.release();
       logger.info('stopped');

@@ -22,6 +22,7 @@ import { graphqlIde } from './graphql-ide';
 import { type Logger, serializeError } from './logger';
 import { buildFederatedSchema } from './schema';
 import { createServices } from './services';
+import { callerGoneSignal, delay, shutdownPlan } from './stopping';
 import { UPLOAD_MAX_BYTES } from './uploads/file-upload.service';
 
 /** Limits on what one GraphQL document may ask; the numbers are never told to clients. */
@@ -52,7 +53,14 @@ export interface AppOptions {
 export interface App {
   /** Listens on the port (0: any free one); resolves to the URL of /graphql. */
   listen(port: number, host?: string): Promise<string>;
-  /** Stops taking requests, lets running ones finish, and resolves when the server is closed. */
+  /** Readiness answers 503 from now on (the first step of stopping); requests are still served. */
+  markStopping(): void;
+  /**
+   * Stops (src/stopping.ts): readiness 503, requests still taken for the drain delay, then the
+   * listener closed and requests in flight finished, runs still going after the grace interrupted
+   * and answered; resolves when the server is closed and every run is written. Calling it again
+   * answers the same promise.
+   */
   stop(): Promise<void>;
 }
 
@@ -103,6 +111,8 @@ export async function createApp({ config, dataSource, logger, httpServer: given 
   app.disable('x-powered-by');
   const httpServer = given?.server ?? http.createServer(app);
   let stopping = false;
+  let stopped: Promise<void> | undefined;
+  const plan = shutdownPlan(config);
 
   const protection = armor.protect();
   const apollo = new ApolloServer<RequestContext>({
@@ -118,7 +128,8 @@ export async function createApp({ config, dataSource, logger, httpServer: given 
     validationRules: protection.validationRules,
     plugins: [
       ...protection.plugins,
-      ApolloServerPluginDrainHttpServer({ httpServer }),
+      // Connections still open a little after the grace are cut, once interrupted runs had time to answer.
+      ApolloServerPluginDrainHttpServer({ httpServer, stopGracePeriodMillis: plan.cutAfterMs }),
       unexpectedErrorLogging,
       // Federated traces would carry resolver errors to the gateway before formatError masks them.
       ApolloServerPluginInlineTraceDisabled(),
@@ -177,8 +188,15 @@ export async function createApp({ config, dataSource, logger, httpServer: given 
     '/graphql',
     express.json({ limit: JSON_BODY_LIMIT_BYTES }),
     expressMiddleware(apollo, {
-      context: async ({ req }) =>
-        createRequestContext(dataSource, services.catalog, await authenticate(req.headers.authorization, req.log), String(req.id), req.log),
+      context: async ({ req, res }) =>
+        createRequestContext(
+          dataSource,
+          services.catalog,
+          await authenticate(req.headers.authorization, req.log),
+          String(req.id),
+          req.log,
+          callerGoneSignal(res),
+        ),
     }),
   );
   app.use(requestErrors);
@@ -196,10 +214,28 @@ export async function createApp({ config, dataSource, logger, httpServer: given 
       const shown = host === undefined || host === '0.0.0.0' || host === '::' ? 'localhost' : host.includes(':') ? `[${host}]` : host;
       return `http://${shown}:${bound}/graphql`;
     },
-    async stop() {
+    markStopping() {
       stopping = true;
-      // The drain plugin closes the listener, waits for requests in flight, then closes idle sockets.
-      await apollo.stop();
+    },
+    stop() {
+      stopped ??= (async () => {
+        stopping = true;
+        // Load balancers see readiness fail and stop sending; what they still send is served.
+        await delay(plan.drainMs);
+        const interrupt = setTimeout(() => {
+          const runs = services.runs.interrupt();
+          if (runs > 0) logger.warn({ runs, graceMs: plan.graceMs }, 'runs still going at the end of the shutdown grace: interrupted, recorded FAILED');
+        }, plan.graceMs);
+        try {
+          // The drain plugin closes the listener, waits for requests in flight, then closes idle sockets.
+          await apollo.stop();
+        } finally {
+          clearTimeout(interrupt);
+        }
+        // A run whose connection was cut is still being written: the database must stay open for it.
+        await services.runs.settled();
+      })();
+      return stopped;
     },
   };
 }

@@ -42,7 +42,7 @@ export function createServices(dataSource: DataSource, config: Config, catalog: 
     connections: new ProviderConnectionService(dataSource, vault, checker, organizations, audit, modelSettings.connectionDependents),
     modelSettings,
     agents,
-    runs: new RunService(dataSource, agents, modelSettings, keys, config.providers, requestTimeoutMs, catalog),
+    runs: new RunService(dataSource, agents, modelSettings, keys, config.providers, config.providers, catalog),
     uploads: new FileUploadService(dataSource, organizations, modelSettings, keys, config.providers, requestTimeoutMs),
     catalog,
   };

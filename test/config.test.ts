@@ -10,6 +10,7 @@ import {
   parseConfig,
 } from '../src/config';
 import { parseKeyRing } from '../src/connections/key-vault';
+import { shutdownPlan } from '../src/stopping';
 
 const JWT_SECRET = 'a-production-secret-of-at-least-32-characters';
 const key32 = () => randomBytes(32).toString('base64');
@@ -87,6 +88,7 @@ describe('parseConfig', () => {
         platformOpenaiApiKey: undefined,
         checkTimeoutMs: 5000,
         requestTimeoutMs: 60_000,
+        runDeadlineMs: 120_000,
       });
     });
 
@@ -163,6 +165,12 @@ describe('parseConfig', () => {
       ['DATABASE_POOL_SIZE', '999'],
       ['PROVIDER_REQUEST_TIMEOUT_MS', '50'],
       ['PROVIDER_REQUEST_TIMEOUT_MS', '1m'],
+      ['RUN_DEADLINE_MS', '50'],
+      ['RUN_DEADLINE_MS', '2m'],
+      ['RUN_DEADLINE_MS', '1300000'],
+      ['SHUTDOWN_DRAIN_MS', '-1'],
+      ['SHUTDOWN_DRAIN_MS', '60001'],
+      ['SHUTDOWN_GRACE_MS', '5s'],
       ['AUTH_JWT_MAX_TTL', '1.5h'],
       ['AUTH_JWT_MAX_TTL', '-1h'],
       ['AUTH_JWT_MAX_TTL', '12 h'],
@@ -241,6 +249,33 @@ describe('parseConfig', () => {
       expect(parseConfig({ ...PRODUCTION, GRAPHQL_INTROSPECTION: 'true' }).graphql.introspection).toBe(true);
       expect(parseConfig({ ...PRODUCTION, GRAPHQL_INTROSPECTION: 'false' }).graphql.introspection).toBe(false);
     });
+  });
+});
+
+describe('run deadline and shutdown', () => {
+  it('gives a run twice PROVIDER_REQUEST_TIMEOUT_MS when RUN_DEADLINE_MS is unset, for all its attempts together', () => {
+    expect(parseConfig({}).providers).toMatchObject({ requestTimeoutMs: 60_000, runDeadlineMs: 120_000 });
+    expect(parseConfig({ PROVIDER_REQUEST_TIMEOUT_MS: '5000' }).providers.runDeadlineMs).toBe(10_000);
+    expect(parseConfig({ PROVIDER_REQUEST_TIMEOUT_MS: '5000', RUN_DEADLINE_MS: '7000' }).providers.runDeadlineMs).toBe(7_000);
+  });
+
+  it('drains for 5 s in production and not at all elsewhere when SHUTDOWN_DRAIN_MS is unset; 0 is allowed', () => {
+    expect(parseConfig(PRODUCTION).shutdown.drainMs).toBe(5_000);
+    expect(parseConfig({}).shutdown.drainMs).toBe(0);
+    expect(parseConfig({ ...PRODUCTION, SHUTDOWN_DRAIN_MS: '0' }).shutdown.drainMs).toBe(0);
+    expect(parseConfig({ SHUTDOWN_DRAIN_MS: '2500' }).shutdown.drainMs).toBe(2_500);
+  });
+
+  it('lets requests in flight go on for a whole run deadline plus 1 s when SHUTDOWN_GRACE_MS is unset, or an upload when that is longer', () => {
+    expect(parseConfig({}).shutdown.graceMs).toBe(121_000);
+    expect(parseConfig({ RUN_DEADLINE_MS: '30000' }).shutdown.graceMs).toBe(61_000);
+    expect(parseConfig({ SHUTDOWN_GRACE_MS: '25000' }).shutdown.graceMs).toBe(25_000);
+  });
+
+  it('derives every shutdown limit from the drain and the grace: the drain plugin cuts connections 5 s after the grace, the process exits 10 s after it', () => {
+    const production = parseConfig({ ...PRODUCTION, RUN_DEADLINE_MS: '30000' });
+    expect(shutdownPlan(production)).toEqual({ drainMs: 5_000, graceMs: 61_000, cutAfterMs: 66_000, exitAfterMs: 76_000 });
+    expect(shutdownPlan(parseConfig({}))).toEqual({ drainMs: 0, graceMs: 121_000, cutAfterMs: 126_000, exitAfterMs: 131_000 });
   });
 });
 

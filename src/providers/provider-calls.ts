@@ -10,7 +10,15 @@ import { toFile } from '@anthropic-ai/sdk';
 import Anthropic from '@anthropic-ai/sdk';
 import OpenAI from 'openai';
 import { Provider, providerName } from '../catalog/catalog';
-import { anthropicClient, describeProviderFailure, openaiClient, type ProviderEndpoints, type ProviderFailure } from './provider-clients';
+import {
+  anthropicClient,
+  type CallStop,
+  describeProviderFailure,
+  isCallStop,
+  openaiClient,
+  type ProviderEndpoints,
+  type ProviderFailure,
+} from './provider-clients';
 
 export interface ChatMessage {
   role: 'user' | 'assistant';
@@ -92,26 +100,50 @@ function describeCallFailure(provider: Provider, error: unknown, timedOut: boole
   return { ...failure, provider, type: 'unexpected_error', message: `${name} gave an answer the service could not read` };
 }
 
+const STOPPED_BECAUSE: Record<CallStop, string> = {
+  CANCELLED: 'the caller went away',
+  INTERRUPTED: 'the service is stopping',
+};
+
 /**
  * Runs one SDK call under the service's own deadline, so that a timeout is known as one whatever
- * error class the SDK throws for it (openai's can arrive as a plain connection error).
+ * error class the SDK throws for it (openai's can arrive as a plain connection error). `stop`,
+ * aborted with a `CallStop` as its reason, aborts the call too: the SDK closes the connection, and
+ * the failure is CANCELLED or INTERRUPTED (whichever of the deadline and the stop came first wins).
+ * An answer that arrived first is still an answer.
  */
-export async function callProvider<T>(provider: Provider, timeoutMs: number, work: (signal: AbortSignal) => Promise<T>): Promise<CallResult<T>> {
+export async function callProvider<T>(
+  provider: Provider,
+  timeoutMs: number,
+  work: (signal: AbortSignal) => Promise<T>,
+  stop?: AbortSignal,
+): Promise<CallResult<T>> {
   const deadline = AbortSignal.timeout(timeoutMs);
+  const signal = stop ? AbortSignal.any([deadline, stop]) : deadline;
   try {
-    return { ok: true, value: await work(deadline) };
+    return { ok: true, value: await work(signal) };
   } catch (error) {
+    const why: unknown = stop?.reason;
+    if (signal.aborted && signal.reason !== deadline.reason && isCallStop(why)) return { ok: false, failure: stoppedCall(provider, why) };
     return { ok: false, failure: describeCallFailure(provider, error, deadline.aborted, timeoutMs) };
   }
 }
 
-/** One chat request to one provider with one key. */
+/** A call the service aborted, or did not send, because its caller went away or the service is stopping. */
+export function stoppedCall(provider: Provider, why: CallStop, { sent = true } = {}): CallFailure {
+  const name = providerName(provider);
+  const message = sent ? `The call to ${name} was aborted: ${STOPPED_BECAUSE[why]}` : `Not sent: ${STOPPED_BECAUSE[why]}`;
+  return { kind: why, provider, type: why.toLowerCase(), message };
+}
+
+/** One chat request to one provider with one key; `stop` aborts it (see `callProvider`). */
 export function sendChat(
   provider: Provider,
   apiKey: string,
   endpoints: ProviderEndpoints,
   timeoutMs: number,
   request: ChatRequest,
+  stop?: AbortSignal,
 ): Promise<CallResult<ChatAnswer>> {
   if (provider === Provider.ANTHROPIC) {
     return callProvider(provider, timeoutMs, async (signal) => {
@@ -139,7 +171,7 @@ export function sendChat(
         inputTokens: message.usage?.input_tokens ?? null,
         outputTokens: message.usage?.output_tokens ?? null,
       };
-    });
+    }, stop);
   }
   return callProvider(provider, timeoutMs, async (signal) => {
     const completion = await openaiClient(apiKey, endpoints, timeoutMs).chat.completions.create(
@@ -170,7 +202,7 @@ export function sendChat(
       inputTokens: completion.usage?.prompt_tokens ?? null,
       outputTokens: completion.usage?.completion_tokens ?? null,
     };
-  });
+  }, stop);
 }
 
 /** OpenAI sends tool arguments as a JSON string; one that is not a JSON object is kept as it came. */

@@ -39,9 +39,15 @@ export function openaiClient(apiKey: string, endpoints: ProviderEndpoints, timeo
   });
 }
 
+/** Why the service itself aborts a call before its answer: the caller went away, or the service is stopping. */
+export type CallStop = 'CANCELLED' | 'INTERRUPTED';
+
+export const isCallStop = (value: unknown): value is CallStop => value === 'CANCELLED' || value === 'INTERRUPTED';
+
 /** What went wrong with a provider call, in the terms the service acts on; never the key. */
 export interface ProviderFailure {
-  kind: 'HTTP' | 'TIMEOUT' | 'CONNECTION' | 'UNKNOWN';
+  /** CANCELLED, INTERRUPTED: the service aborted the call itself (`CallStop`), its caller gone or the service stopping. */
+  kind: 'HTTP' | 'TIMEOUT' | 'CONNECTION' | 'UNKNOWN' | CallStop;
   /** The provider's HTTP status, for kind HTTP. */
   httpStatus?: number;
 }

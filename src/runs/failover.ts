@@ -70,6 +70,10 @@ export function classifyFailure(failure: ProviderFailure): FailureClass {
       return { reason: 'TIMEOUT', retriable: true };
     case 'CONNECTION':
       return { reason: 'CONNECTION_FAILED', retriable: true };
+    case 'CANCELLED':
+    case 'INTERRUPTED':
+      // The service aborted the call itself: nobody is left to wait for a fallback's answer.
+      return { reason: failure.kind, retriable: false };
     case 'HTTP': {
       const status = failure.httpStatus ?? 0;
       const retriable = RETRIABLE_STATUSES.get(status);

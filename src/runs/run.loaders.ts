@@ -32,7 +32,8 @@ export interface RunLoaders {
 /**
  * Usage for any number of (organization, period) pairs in one statement, on the
  * (organization_id, started_at) index. Steps that sent nothing (skipped, or without a key) are
- * not usage.
+ * not usage; a call aborted because its caller went away or the service stopped (FAILED,
+ * CANCELLED or INTERRUPTED) was sent and may be billed, so it counts, with no tokens known.
  */
 const USAGE_SQL = `SELECT q.request, a.provider, a.model_id, a.billing,
        count(DISTINCT a.run_id)::int AS runs,

@@ -10,8 +10,8 @@ import type { RequestContext } from '../context';
 import { DomainError, ErrorCode, badInput, notFound } from '../errors';
 import type { ModelSettingsService } from '../model-settings/model-settings.service';
 import type { OrganizationEntity } from '../organizations/organization.entity';
-import { sendChat, type ChatRequest, type ChatTool } from '../providers/provider-calls';
-import type { ProviderEndpoints } from '../providers/provider-clients';
+import { sendChat, stoppedCall, type ChatRequest, type ChatTool } from '../providers/provider-calls';
+import { type CallStop, isCallStop, type ProviderEndpoints } from '../providers/provider-clients';
 import { classifyFailure, planRun, rejectsKey, type RunStep } from './failover';
 import { AttemptOutcome, RunAttemptEntity, RunEntity, RunStatus, type RunOutputValue, type StoredProviderError } from './run.entity';
 import type { UsageSum } from './run.loaders';
@@ -72,6 +72,20 @@ function checkedRequest(input: RunAgentInput): Omit<ChatRequest, 'model'> {
 
 type AttemptValues = Omit<RunAttemptEntity, 'runId' | 'position' | 'organizationId' | 'run'>;
 
+/** How long a run's provider calls may take. */
+export interface RunLimits {
+  /** One call (PROVIDER_REQUEST_TIMEOUT_MS). */
+  requestTimeoutMs: number;
+  /** The whole run, every call together (RUN_DEADLINE_MS). */
+  runDeadlineMs: number;
+}
+
+/** What a step is carried out under: the run's stop (aborted with a CallStop) and the end of its deadline (performance.now() time). */
+interface RunBounds {
+  stop: AbortSignal;
+  deadlineAt: number;
+}
+
 /** What one step of a run came to. */
 interface StepResult {
   attempt: AttemptValues;
@@ -88,19 +102,61 @@ interface StepResult {
  * failing over once to the organization's effective fallback on a retriable failure, every step
  * recorded. No transaction is open during a provider call; the run and its attempts are written
  * together once the outcome is known.
+ *
+ * A run has one deadline for all its calls (`runDeadlineMs`); the fallback gets what is left of
+ * it. When the caller goes away (`ctx.signal`) or the service stops (`interrupt`), the call in
+ * flight is aborted and the run is still written, FAILED, that attempt CANCELLED or INTERRUPTED,
+ * with every attempt before it: no call the provider may bill is lost.
  */
 export class RunService {
+  /** Runs in flight, each with the controller that stops it. */
+  private readonly inFlight = new Map<Promise<RunEntity>, AbortController>();
+  private interrupted = false;
+
   constructor(
     private readonly dataSource: DataSource,
     private readonly agents: AgentService,
     private readonly settings: ModelSettingsService,
     private readonly keys: ProviderKeys,
     private readonly endpoints: ProviderEndpoints,
-    private readonly timeoutMs: number,
+    private readonly limits: RunLimits,
     private readonly catalog: Catalog,
   ) {}
 
-  async run(ctx: RequestContext, input: RunAgentInput): Promise<RunEntity> {
+  /**
+   * Stops every run in flight (the service is stopping): each aborts its provider call and is
+   * written with that attempt INTERRUPTED; a run that starts later sends nothing. Answers how many
+   * runs were in flight.
+   */
+  interrupt(): number {
+    this.interrupted = true;
+    for (const stop of this.inFlight.values()) stop.abort('INTERRUPTED' satisfies CallStop);
+    return this.inFlight.size;
+  }
+
+  /** Resolves once no run is in flight: every run that began has been written (or failed to be). */
+  async settled(): Promise<void> {
+    while (this.inFlight.size > 0) await Promise.allSettled(this.inFlight.keys());
+  }
+
+  run(ctx: RequestContext, input: RunAgentInput): Promise<RunEntity> {
+    const stop = new AbortController();
+    const callerGone = () => stop.abort('CANCELLED' satisfies CallStop);
+    if (this.interrupted) stop.abort('INTERRUPTED' satisfies CallStop);
+    else if (ctx.signal?.aborted) callerGone();
+    else ctx.signal?.addEventListener('abort', callerGone, { once: true });
+    const bounds = { stop: stop.signal, deadlineAt: performance.now() + this.limits.runDeadlineMs };
+    const running = this.runWithin(ctx, input, bounds);
+    this.inFlight.set(running, stop);
+    const done = () => {
+      this.inFlight.delete(running);
+      ctx.signal?.removeEventListener('abort', callerGone);
+    };
+    running.then(done, done);
+    return running;
+  }
+
+  private async runWithin(ctx: RequestContext, input: RunAgentInput, bounds: RunBounds): Promise<RunEntity> {
     const request = checkedRequest(input);
     const createdAt = new Date();
     const agent = await this.agents.get(ctx, input.agentId);
@@ -128,7 +184,7 @@ export class RunService {
     const statusChanges: { route: KeyRoute; status: ConnectionStatus }[] = [];
     let served: { step: Extract<RunStep, { action: 'SEND' }>; output: RunOutputValue } | null = null;
     for (const [index, step] of steps.entries()) {
-      const result = await this.carryOut(step, routes[index], request);
+      const result = await this.carryOut(step, routes[index], request, bounds);
       attempts.push(result.attempt);
       if (result.keyStatus) statusChanges.push({ route: routes[index], status: result.keyStatus });
       if (result.output && step.action === 'SEND') {
@@ -189,7 +245,7 @@ export class RunService {
    * One step of a run: its row of the timeline, the answer when it served, what it says of the
    * connection's key, and whether the run may go on to its next step.
    */
-  private async carryOut(step: RunStep, route: KeyRoute, request: Omit<ChatRequest, 'model'>): Promise<StepResult> {
+  private async carryOut(step: RunStep, route: KeyRoute, request: Omit<ChatRequest, 'model'>, { stop, deadlineAt }: RunBounds): Promise<StepResult> {
     const startedAt = new Date();
     const { model, billing, connectionOwnerId } = step.option;
     const row = (outcome: AttemptOutcome, fields: Partial<AttemptValues> = {}): AttemptValues => ({
@@ -208,14 +264,25 @@ export class RunService {
       ...fields,
     });
     if (step.action === 'SKIP') return { attempt: row(AttemptOutcome.SKIPPED, { reason: step.reason }), goOn: true };
+    const why: unknown = stop.reason;
+    if (stop.aborted && isCallStop(why)) {
+      const { kind, ...error } = stoppedCall(model.provider, why, { sent: false });
+      return { attempt: row(AttemptOutcome.SKIPPED, { reason: kind, error: { ...error, httpStatus: null } }), goOn: false };
+    }
     if (route.kind === 'MISSING') {
       const error = { provider: route.provider, httpStatus: null, type: 'no_credentials', message: `Not sent: ${route.reason}` };
       return { attempt: row(AttemptOutcome.FAILED, { reason: 'NO_CREDENTIALS', error }), goOn: true };
     }
     const started = performance.now();
-    const result = await this.keys.withKey(route, (apiKey) =>
-      sendChat(model.provider, apiKey, this.endpoints, this.timeoutMs, { ...request, model: model.id, tools: step.withTools ? request.tools : [] }),
-    );
+    const left = Math.floor(deadlineAt - started);
+    if (left <= 0) {
+      const message = `Not sent: nothing was left of the run's deadline of ${this.limits.runDeadlineMs} ms`;
+      const error = { provider: model.provider, httpStatus: null, type: 'deadline_exceeded', message };
+      return { attempt: row(AttemptOutcome.SKIPPED, { reason: 'DEADLINE_EXCEEDED', error }), goOn: false };
+    }
+    const timeoutMs = Math.min(this.limits.requestTimeoutMs, left);
+    const chat = { ...request, model: model.id, tools: step.withTools ? request.tools : [] };
+    const result = await this.keys.withKey(route, (apiKey) => sendChat(model.provider, apiKey, this.endpoints, timeoutMs, chat, stop));
     const latencyMs = Math.round(performance.now() - started);
     if (result.ok) {
       const { text, toolCalls, inputTokens, outputTokens } = result.value;

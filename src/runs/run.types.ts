@@ -25,7 +25,10 @@ registerEnumType(AttemptOutcome, {
   valuesConfig: {
     SUCCEEDED: { description: 'The model answered.' },
     FAILED: { description: 'The call failed; `reason` says why.' },
-    SKIPPED: { description: 'Not sent: the model lacks a capability the request needs and the next model has it.' },
+    SKIPPED: {
+      description:
+        'Not sent; `reason` says why: UNSUPPORTED_FEATURE (the model lacks a capability the request needs and the next model has it), DEADLINE_EXCEEDED (nothing was left of the run\'s deadline), CANCELLED or INTERRUPTED (the run was stopped before this call).',
+    },
   },
 });
 
@@ -61,7 +64,7 @@ export class ProviderError {
   @Field(() => Int, { nullable: true, description: "The provider's HTTP status; null when there was no answer (a timeout, a connection failure)." })
   httpStatus: number | null;
 
-  @Field({ description: "The provider's error type, e.g. rate_limit_error, or timeout, connection_error, no_credentials." })
+  @Field({ description: "The provider's error type, e.g. rate_limit_error; or the service's own: timeout, connection_error, no_credentials, cancelled, interrupted, deadline_exceeded." })
   type: string;
 
   @Field({ description: "The provider's message, kept short." })
@@ -82,7 +85,11 @@ export class RunAttempt {
   @Field(() => AttemptOutcome, { description: 'How the step ended.' })
   outcome: AttemptOutcome;
 
-  @Field(() => String, { nullable: true, description: 'Why an attempt failed or was skipped, e.g. RATE_LIMITED, PROVIDER_ERROR, TIMEOUT, UNSUPPORTED_FEATURE.' })
+  @Field(() => String, {
+    nullable: true,
+    description:
+      'Why an attempt failed or was skipped. A provider answer: RATE_LIMITED, OVERLOADED, PROVIDER_UNAVAILABLE, PROVIDER_ERROR, REQUEST_TIMEOUT, CONFLICT, INVALID_REQUEST, INVALID_API_KEY, PERMISSION_DENIED, NOT_FOUND, REQUEST_TOO_LARGE, UNEXPECTED_RESPONSE. No answer: TIMEOUT, CONNECTION_FAILED, and CANCELLED (the caller went away) or INTERRUPTED (the service stopped), the call aborted and the run ended. Not sent: NO_CREDENTIALS, UNSUPPORTED_FEATURE, DEADLINE_EXCEEDED, and CANCELLED or INTERRUPTED on a SKIPPED step.',
+  })
   reason: string | null;
 
   @Field(() => Int, { nullable: true, description: "The provider's HTTP status; null when no answer came or nothing was sent." })
@@ -97,7 +104,7 @@ export class RunAttempt {
   @Field(() => Int, { nullable: true, description: 'Output tokens the provider counted.' })
   outputTokens: number | null;
 
-  @Field(() => ProviderError, { nullable: true, description: 'What went wrong, for a failed attempt.' })
+  @Field(() => ProviderError, { nullable: true, description: 'What went wrong, for a failed attempt, or why a step was not sent when the run was stopped or out of time.' })
   error: ProviderError | null;
 
   @Field({ description: 'When the step started.' })

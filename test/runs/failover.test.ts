@@ -97,6 +97,11 @@ describe('classifyFailure', () => {
     expect(classifyFailure({ kind: 'UNKNOWN' })).toEqual({ reason: 'UNEXPECTED_RESPONSE', retriable: false });
   });
 
+  it('stops at a call the service aborted itself: its caller gone (CANCELLED) or the service stopping (INTERRUPTED)', () => {
+    expect(classifyFailure({ kind: 'CANCELLED' })).toEqual({ reason: 'CANCELLED', retriable: false });
+    expect(classifyFailure({ kind: 'INTERRUPTED' })).toEqual({ reason: 'INTERRUPTED', retriable: false });
+  });
+
   it('takes 401 and 403 as the key refused, nothing else', () => {
     expect([401, 403, 400, 429].map((httpStatus) => rejectsKey({ kind: 'HTTP', httpStatus }))).toEqual([true, true, false, false]);
     expect(rejectsKey({ kind: 'TIMEOUT' })).toBe(false);
