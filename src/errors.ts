@@ -1,6 +1,7 @@
 import type { GraphQLFormattedError } from 'graphql';
 import { GraphQLError } from 'graphql';
 import { ArgumentValidationError } from 'type-graphql';
+import { databaseFault } from './database/faults';
 
 /** Every error code the service answers with (DESIGN.md section 9), carried in `extensions.code`. */
 export enum ErrorCode {
@@ -15,6 +16,8 @@ export enum ErrorCode {
   CONNECTION_IN_USE = 'CONNECTION_IN_USE',
   NOT_A_PARENT = 'NOT_A_PARENT',
   CYCLE = 'CYCLE',
+  /** The database did not answer in time, or is down: retry later (src/database/faults.ts). */
+  SERVICE_UNAVAILABLE = 'SERVICE_UNAVAILABLE',
 }
 
 /**
@@ -52,6 +55,8 @@ const REQUEST_ERROR_CODES = new Set([
 ]);
 
 export const INTERNAL_ERROR_MESSAGE = 'Internal server error';
+export const DATABASE_TIMEOUT_MESSAGE = 'The database did not answer in time; retry later';
+export const DATABASE_DOWN_MESSAGE = 'The database is unavailable; retry later';
 
 type ValidationIssue = ArgumentValidationError['extensions']['validationErrors'][number];
 
@@ -72,6 +77,8 @@ export function isUnexpected(error: unknown): boolean {
   if (!(error instanceof GraphQLError)) return !(error instanceof DomainError);
   const original = error.originalError;
   if (original instanceof DomainError || original instanceof ArgumentValidationError) return false;
+  // A timeout or an outage of the database: counted by the outage log, not logged one by one.
+  if (databaseFault(original) !== undefined) return false;
   if (original !== undefined && !(original instanceof GraphQLError)) return true;
   const code = error.extensions?.code;
   return !(typeof code === 'string' && (REQUEST_ERROR_CODES.has(code) || code in ErrorCode));
@@ -80,7 +87,8 @@ export function isUnexpected(error: unknown): boolean {
 /**
  * The one place where errors become what a client sees. Domain errors keep their code, message
  * and details; request errors keep their message; validation errors name fields, never values;
- * everything else is masked to INTERNAL_SERVER_ERROR with no stack, SQL or message.
+ * database timeouts and outages are SERVICE_UNAVAILABLE with a fixed message; everything else is
+ * masked to INTERNAL_SERVER_ERROR with no stack, SQL or message.
  */
 export function formatError(formatted: GraphQLFormattedError, error: unknown): GraphQLFormattedError {
   const original = error instanceof GraphQLError ? (error.originalError ?? error) : error;
@@ -88,6 +96,11 @@ export function formatError(formatted: GraphQLFormattedError, error: unknown): G
 
   if (original instanceof DomainError) {
     return { ...base, message: original.message, extensions: { ...original.details, code: original.code } };
+  }
+  const fault = databaseFault(original);
+  if (fault) {
+    const message = fault.kind === 'timeout' ? DATABASE_TIMEOUT_MESSAGE : DATABASE_DOWN_MESSAGE;
+    return { ...base, message, extensions: { code: ErrorCode.SERVICE_UNAVAILABLE } };
   }
   if (original instanceof ArgumentValidationError) {
     const issues = describeValidation(original.extensions.validationErrors);
