@@ -17,6 +17,14 @@ export interface Config {
   databasePoolSize: number;
   /** How long a pooled connection may sit idle before the pool closes it. */
   databaseIdleTimeoutMs: number;
+  /** Bounds on every statement the service sends (DATABASE_*_TIMEOUT_MS); migrations have none of the first two. */
+  databaseTimeouts: {
+    statementTimeoutMs: number;
+    lockTimeoutMs: number;
+    idleInTransactionTimeoutMs: number;
+    /** How long taking a pooled connection, or opening one, may wait. */
+    connectTimeoutMs: number;
+  };
   logLevel: string;
   /** Human-readable log lines instead of JSON (development, on a terminal). */
   prettyLogs: boolean;
@@ -90,6 +98,19 @@ const optionalInteger = (min: number, max: number) =>
     .transform((value) => (value === undefined ? undefined : Number(value)))
     .refine((value) => value === undefined || (value >= min && value <= max), `must be between ${min} and ${max}`);
 
+/**
+ * The database's bounds when unset. A lock wait (1 s) ends well before a request would give up on
+ * a pooled connection (2 s), so requests stuck behind a lock free their connections for the others;
+ * every statement the service sends takes milliseconds, so 5 s is only ever a fault; a transaction
+ * of the service is never idle for longer than the code between two of its statements.
+ */
+export const DEFAULT_DATABASE_TIMEOUTS: Config['databaseTimeouts'] = {
+  statementTimeoutMs: 5_000,
+  lockTimeoutMs: 1_000,
+  idleInTransactionTimeoutMs: 5_000,
+  connectTimeoutMs: 2_000,
+};
+
 /** AUTH_JWT_MAX_TTL when unset: a day. */
 export const DEFAULT_JWT_MAX_TTL_SECONDS = 86_400;
 const DURATION_UNITS: Record<string, number> = { s: 1, m: 60, h: 3_600, d: 86_400 };
@@ -124,6 +145,10 @@ const environment = z.object({
   ),
   DATABASE_POOL_SIZE: integer(1, 200, 10),
   DATABASE_IDLE_TIMEOUT_MS: integer(100, 3_600_000, 10_000),
+  DATABASE_STATEMENT_TIMEOUT_MS: integer(100, 3_600_000, DEFAULT_DATABASE_TIMEOUTS.statementTimeoutMs),
+  DATABASE_LOCK_TIMEOUT_MS: integer(10, 3_600_000, DEFAULT_DATABASE_TIMEOUTS.lockTimeoutMs),
+  DATABASE_IDLE_IN_TRANSACTION_TIMEOUT_MS: integer(100, 3_600_000, DEFAULT_DATABASE_TIMEOUTS.idleInTransactionTimeoutMs),
+  DATABASE_CONNECT_TIMEOUT_MS: integer(100, 60_000, DEFAULT_DATABASE_TIMEOUTS.connectTimeoutMs),
   LOG_FORMAT: optional.refine((value) => value === undefined || value === 'json' || value === 'pretty', "must be 'json' or 'pretty'"),
   LOG_LEVEL: optional.refine(
     (value) =>
@@ -188,6 +213,9 @@ export function parseConfig(env: NodeJS.ProcessEnv): Config {
   if (isProduction && given('AUTH_JWKS_URL')?.startsWith('http://')) {
     problems.push('AUTH_JWKS_URL must be an https URL in production');
   }
+  if (parsed.success && given('DATABASE_LOCK_TIMEOUT_MS') && parsed.data.DATABASE_LOCK_TIMEOUT_MS > parsed.data.DATABASE_STATEMENT_TIMEOUT_MS) {
+    problems.push('DATABASE_LOCK_TIMEOUT_MS must not exceed DATABASE_STATEMENT_TIMEOUT_MS (a lock wait is part of a statement)');
+  }
   if (!parsed.success || problems.length > 0) throw new ConfigError(problems);
   const vars = parsed.data;
   const runDeadlineMs = vars.RUN_DEADLINE_MS ?? 2 * vars.PROVIDER_REQUEST_TIMEOUT_MS;
@@ -201,6 +229,13 @@ export function parseConfig(env: NodeJS.ProcessEnv): Config {
     databaseUrl: vars.DATABASE_URL,
     databasePoolSize: vars.DATABASE_POOL_SIZE,
     databaseIdleTimeoutMs: vars.DATABASE_IDLE_TIMEOUT_MS,
+    databaseTimeouts: {
+      statementTimeoutMs: vars.DATABASE_STATEMENT_TIMEOUT_MS,
+      // Unset, it is never longer than the statement timeout it is part of.
+      lockTimeoutMs: given('DATABASE_LOCK_TIMEOUT_MS') ? vars.DATABASE_LOCK_TIMEOUT_MS : Math.min(vars.DATABASE_LOCK_TIMEOUT_MS, vars.DATABASE_STATEMENT_TIMEOUT_MS),
+      idleInTransactionTimeoutMs: vars.DATABASE_IDLE_IN_TRANSACTION_TIMEOUT_MS,
+      connectTimeoutMs: vars.DATABASE_CONNECT_TIMEOUT_MS,
+    },
     logLevel: vars.LOG_LEVEL ?? (vars.NODE_ENV === 'test' ? 'silent' : 'info'),
     prettyLogs: vars.LOG_FORMAT === undefined ? !isProduction && Boolean(process.stdout.isTTY) : vars.LOG_FORMAT === 'pretty',
     auth: {

@@ -279,6 +279,43 @@ describe('run deadline and shutdown', () => {
   });
 });
 
+describe('database timeouts', () => {
+  it('bound statements at 5 s, lock waits at 1 s, idle transactions at 5 s and the wait for a pooled connection at 2 s when unset', () => {
+    expect(parseConfig({}).databaseTimeouts).toEqual({ statementTimeoutMs: 5_000, lockTimeoutMs: 1_000, idleInTransactionTimeoutMs: 5_000, connectTimeoutMs: 2_000 });
+  });
+
+  it('takes each from its variable', () => {
+    const config = parseConfig({
+      DATABASE_STATEMENT_TIMEOUT_MS: '30000',
+      DATABASE_LOCK_TIMEOUT_MS: '250',
+      DATABASE_IDLE_IN_TRANSACTION_TIMEOUT_MS: '60000',
+      DATABASE_CONNECT_TIMEOUT_MS: '1500',
+    });
+    expect(config.databaseTimeouts).toEqual({ statementTimeoutMs: 30_000, lockTimeoutMs: 250, idleInTransactionTimeoutMs: 60_000, connectTimeoutMs: 1_500 });
+  });
+
+  it.each([
+    ['DATABASE_STATEMENT_TIMEOUT_MS', '0', 'must be between 100 and 3600000'],
+    ['DATABASE_STATEMENT_TIMEOUT_MS', '5s', 'must be a whole number'],
+    ['DATABASE_LOCK_TIMEOUT_MS', '5', 'must be between 10 and 3600000'],
+    ['DATABASE_IDLE_IN_TRANSACTION_TIMEOUT_MS', '-1', 'must be a whole number'],
+    ['DATABASE_IDLE_IN_TRANSACTION_TIMEOUT_MS', '99', 'must be between 100 and 3600000'],
+    ['DATABASE_CONNECT_TIMEOUT_MS', '60001', 'must be between 100 and 60000'],
+    ['DATABASE_CONNECT_TIMEOUT_MS', 'soon', 'must be a whole number'],
+  ])('refuses %s=%s: the message names the variable and says what it takes', (variable, value, problem) => {
+    expect(configErrorOf({ [variable]: value }).problems).toEqual([`${variable} ${problem}`]);
+  });
+
+  it('refuses a lock timeout set longer than the statement timeout, which would never fire', () => {
+    expect(configErrorOf({ DATABASE_STATEMENT_TIMEOUT_MS: '2000', DATABASE_LOCK_TIMEOUT_MS: '3000' }).problems).toEqual([
+      'DATABASE_LOCK_TIMEOUT_MS must not exceed DATABASE_STATEMENT_TIMEOUT_MS (a lock wait is part of a statement)',
+    ]);
+    // Unset, the lock timeout follows a statement timeout shorter than its default.
+    expect(parseConfig({ DATABASE_STATEMENT_TIMEOUT_MS: '500' }).databaseTimeouts.lockTimeoutMs).toBe(500);
+    expect(parseConfig({ DATABASE_STATEMENT_TIMEOUT_MS: '2000', DATABASE_LOCK_TIMEOUT_MS: '2000' }).databaseTimeouts.lockTimeoutMs).toBe(2_000);
+  });
+});
+
 describe('parseKeyRing', () => {
   const first = randomBytes(32);
   const second = randomBytes(32);

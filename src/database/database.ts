@@ -2,7 +2,7 @@ import path from 'node:path';
 import type { DataSource } from 'typeorm';
 import type { Config } from '../config';
 import type { Logger } from '../logger';
-import { createDataSource } from './data-source';
+import { closeUnansweredConnections, createDataSource, poolOf, READ_TIMEOUT_MARGIN_MS } from './data-source';
 import { EMBEDDED_POOL_SIZE, startEmbeddedPostgres } from './embedded-postgres';
 import { SqlLogger } from './sql-logger';
 
@@ -18,23 +18,38 @@ export interface Database {
 const MIGRATION_LOCK_KEY = 0x62796f6e;
 
 /**
- * Connects to DATABASE_URL, or starts the embedded PostgreSQL under the data directory, then
- * applies pending migrations.
+ * Connects to DATABASE_URL, or starts the embedded PostgreSQL under the data directory, applies
+ * pending migrations, then opens the service's pool.
+ *
+ * The service's connections carry the configured statement, lock and idle-in-transaction
+ * timeouts (PostgreSQL applies them from the startup parameters; the embedded server enforces the
+ * idle one itself), a bounded wait for a pooled connection, and a read timeout past which a
+ * connection whose statement got no answer is dropped. Migrations run before, on connections of
+ * their own without the statement and lock timeouts: a long migration is not cut, and one
+ * instance waits for another's migration lock as long as that one migrates.
  */
 export async function openDatabase(config: Config, logger: Logger): Promise<Database> {
   const sqlLogger = new SqlLogger(logger.child({ component: 'sql' }));
-  const embedded = config.databaseUrl ? undefined : await startEmbeddedPostgres({ dataDir: embeddedDataDir(config) });
+  const { statementTimeoutMs, lockTimeoutMs, idleInTransactionTimeoutMs, connectTimeoutMs } = config.databaseTimeouts;
+  const embedded = config.databaseUrl
+    ? undefined
+    : await startEmbeddedPostgres({ dataDir: embeddedDataDir(config), idleInTransactionTimeoutMs });
+  const url = config.databaseUrl ?? (embedded as { url: string }).url;
   const poolSize = embedded ? EMBEDDED_POOL_SIZE : config.databasePoolSize;
   const dataSource = createDataSource({
-    url: config.databaseUrl ?? (embedded as { url: string }).url,
+    url,
     poolSize,
     idleTimeoutMs: config.databaseIdleTimeoutMs,
+    connectTimeoutMs,
+    // PGlite ignores startup parameters (and its idle-in-transaction timeout wedges it).
+    timeouts: embedded ? undefined : { statementTimeoutMs, lockTimeoutMs, idleInTransactionTimeoutMs },
+    readTimeoutMs: statementTimeoutMs + READ_TIMEOUT_MARGIN_MS,
     logger: sqlLogger,
   });
   try {
+    await migrateOnConnectionsOfTheirOwn(url, Math.min(poolSize, 2), connectTimeoutMs, sqlLogger);
     await dataSource.initialize();
-    // The lock needs a connection of its own besides the migrating one.
-    await migrate(dataSource, { lock: poolSize > 1 });
+    closeUnansweredConnections(poolOf(dataSource));
   } catch (error) {
     if (dataSource.isInitialized) await dataSource.destroy();
     await embedded?.stop();
@@ -51,6 +66,17 @@ export async function openDatabase(config: Config, logger: Logger): Promise<Data
       await embedded?.stop();
     },
   };
+}
+
+async function migrateOnConnectionsOfTheirOwn(url: string, poolSize: number, connectTimeoutMs: number, logger: SqlLogger): Promise<void> {
+  const dataSource = createDataSource({ url, poolSize, connectTimeoutMs, logger, applicationName: 'byom-subgraph migrations' });
+  await dataSource.initialize();
+  try {
+    // The lock needs a connection of its own besides the migrating one.
+    await migrate(dataSource, { lock: poolSize > 1 });
+  } finally {
+    await dataSource.destroy();
+  }
 }
 
 export const embeddedDataDir = (config: Pick<Config, 'dataDir'>): string => path.join(config.dataDir, 'pglite');

@@ -19,6 +19,13 @@ export interface EmbeddedPostgresOptions {
   dataDir?: string;
   /** An in-memory database starts from this copy of a data directory (`db.dumpDataDir()`). */
   loadDataDir?: Blob;
+  /**
+   * A connection that leaves the session idle inside a transaction this long is ended, as
+   * PostgreSQL's `idle_in_transaction_session_timeout` ends it (FATAL 25P03), and its transaction
+   * rolled back. Unset: never. (PGlite ignores startup parameters, and the setting itself wedges
+   * its session once it fires, so the server enforces it here.)
+   */
+  idleInTransactionTimeoutMs?: number;
 }
 
 /**
@@ -41,7 +48,7 @@ const POSTGRESQL_CONF = ['shared_buffers = 16MB', 'temp_buffers = 2MB'];
  */
 export async function startEmbeddedPostgres(options: EmbeddedPostgresOptions = {}): Promise<EmbeddedPostgres> {
   const db = await openPGlite(options);
-  const sessions = new SessionGate(db);
+  const sessions = new SessionGate(db, options.idleInTransactionTimeoutMs);
   const server = net.createServer((socket) => sessions.admit(socket));
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
@@ -98,7 +105,10 @@ class SessionGate {
   private turn: Promise<void> = Promise.resolve();
   private closing = false;
 
-  constructor(private readonly db: PGlite) {}
+  constructor(
+    private readonly db: PGlite,
+    private readonly idleInTransactionTimeoutMs: number | undefined,
+  ) {}
 
   admit(socket: Socket): void {
     // Nothing it sends is read until it has the session.
@@ -130,7 +140,8 @@ class SessionGate {
       .then(() => this.reset())
       .then(async () => {
         if (socket.destroyed) return this.release(socket);
-        const handler = new PGLiteSocketHandler({ queryQueue: new SessionQueue(this.db) as never, closeOnDetach: true });
+        const queue = new SessionQueue(this.db, socket, this.idleInTransactionTimeoutMs);
+        const handler = new PGLiteSocketHandler({ queryQueue: queue as never, closeOnDetach: true });
         handler.addEventListener('close', () => this.release(socket));
         handler.addEventListener('error', () => this.release(socket));
         await handler.attach(socket);
@@ -161,14 +172,68 @@ class SessionGate {
   }
 }
 
+/** Message types after which the session waits for the client's next command: Query and Sync. */
+const QUERY = 0x51;
+const SYNC_TYPE = 0x53;
+
+/** An ErrorResponse as PostgreSQL sends it before closing a connection idle in a transaction too long. */
+function idleInTransactionError(): Buffer {
+  const fields = [
+    ['S', 'FATAL'],
+    ['V', 'FATAL'],
+    ['C', '25P03'],
+    ['M', 'terminating connection due to idle-in-transaction timeout'],
+  ];
+  const body = Buffer.concat([...fields.map(([type, value]) => Buffer.from(`${type}${value}\0`, 'utf8')), Buffer.from([0])]);
+  const header = Buffer.alloc(5);
+  header.write('E', 0, 'ascii');
+  header.writeInt32BE(body.length + 4, 1);
+  return Buffer.concat([header, body]);
+}
+
 /**
  * What PGLiteSocketHandler calls to run a message. With one connection at a time there is no
- * queue to keep: a message runs as soon as PGlite is free.
+ * queue to keep: a message runs as soon as PGlite is free. It also ends a connection that leaves
+ * the session idle in a transaction past the timeout.
  */
 class SessionQueue {
-  constructor(private readonly db: PGlite) {}
+  private idleTimer: NodeJS.Timeout | undefined;
+
+  constructor(
+    private readonly db: PGlite,
+    private readonly socket: Socket,
+    private readonly idleInTransactionTimeoutMs: number | undefined,
+  ) {
+    socket.once('close', () => this.stopIdleTimer());
+  }
 
   async enqueue(_handler: number, message: Uint8Array, onData: (data: Uint8Array) => void): Promise<number> {
+    this.stopIdleTimer();
+    try {
+      return await this.run(message, onData);
+    } finally {
+      if ((message[0] === QUERY || message[0] === SYNC_TYPE) && this.db.isInTransaction()) this.startIdleTimer();
+    }
+  }
+
+  private startIdleTimer(): void {
+    if (!this.idleInTransactionTimeoutMs || this.socket.destroyed) return;
+    this.idleTimer = setTimeout(() => {
+      this.idleTimer = undefined;
+      if (this.socket.destroyed || !this.db.isInTransaction()) return;
+      // The gate rolls the transaction back once the socket is gone (release, then reset).
+      this.socket.end(idleInTransactionError());
+      setTimeout(() => this.socket.destroy(), 100).unref();
+    }, this.idleInTransactionTimeoutMs);
+    this.idleTimer.unref();
+  }
+
+  private stopIdleTimer(): void {
+    if (this.idleTimer) clearTimeout(this.idleTimer);
+    this.idleTimer = undefined;
+  }
+
+  private async run(message: Uint8Array, onData: (data: Uint8Array) => void): Promise<number> {
     let bytes = 0;
     await this.db.runExclusive(() =>
       this.db.execProtocolRawStream(message, {
