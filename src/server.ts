@@ -16,7 +16,7 @@ import type { DataSource } from 'typeorm';
 import { createAuthenticator } from './auth/authentication';
 import type { Config } from './config';
 import { createRequestContext, type RequestContext } from './context';
-import { MIGRATIONS_TABLE } from './database/data-source';
+import { checkReadiness, healthOf, isRetryLater, serviceUnavailablePlugin } from './database/health';
 import { INTERNAL_ERROR_MESSAGE, formatError, isUnexpected } from './errors';
 import { graphqlIde } from './graphql-ide';
 import { type Logger, serializeError } from './logger';
@@ -105,6 +105,7 @@ export function listen(httpServer: http.Server, port: number, host?: string): Pr
 
 export async function createApp({ config, dataSource, logger, httpServer: given }: AppOptions): Promise<App> {
   const services = createServices(dataSource, config);
+  const health = healthOf(dataSource, logger);
   const schema = await buildFederatedSchema(services);
   const authenticate = createAuthenticator(config.auth);
   const app = express();
@@ -131,6 +132,8 @@ export async function createApp({ config, dataSource, logger, httpServer: given 
       // Connections still open a little after the grace are cut, once interrupted runs had time to answer.
       ApolloServerPluginDrainHttpServer({ httpServer, stopGracePeriodMillis: plan.cutAfterMs }),
       unexpectedErrorLogging,
+      // Database timeouts and outages: SERVICE_UNAVAILABLE, 503 when nothing was answered, counted.
+      serviceUnavailablePlugin(health),
       // Federated traces would carry resolver errors to the gateway before formatError masks them.
       ApolloServerPluginInlineTraceDisabled(),
       // The schema sets no cache hints; the plugin would still run a hook on every field resolved.
@@ -156,7 +159,8 @@ export async function createApp({ config, dataSource, logger, httpServer: given 
         // The path only: a query string may carry GraphQL variables.
         req: (req) => ({ id: req.id, method: req.method, url: String(req.url).split('?')[0], headers: req.headers, remoteAddress: req.remoteAddress }),
       },
-      customLogLevel: (_req, res, error) => (error || res.statusCode >= 500 ? 'error' : 'info'),
+      // A 503 with Retry-After is a database outage, which the outage log counts instead.
+      customLogLevel: (_req, res, error) => (isRetryLater(res) ? 'debug' : error || res.statusCode >= 500 ? 'error' : 'info'),
     }),
   );
 
@@ -164,23 +168,14 @@ export async function createApp({ config, dataSource, logger, httpServer: given 
     res.json({ status: 'ok' });
   });
 
-  app.get('/readyz', async (req, res) => {
+  app.get('/readyz', async (_req, res) => {
     if (stopping) {
       res.status(503).json({ status: 'stopping' });
       return;
     }
-    try {
-      // One read-only statement: the database answers, and holds every migration this code knows.
-      const [{ applied }] = await dataSource.query(`SELECT count(*)::int AS applied FROM ${MIGRATIONS_TABLE}`);
-      if (applied < dataSource.migrations.length) {
-        res.status(503).json({ status: 'migrations pending' });
-        return;
-      }
-      res.json({ status: 'ready' });
-    } catch (error) {
-      req.log.warn({ err: error }, 'readiness check failed');
-      res.status(503).json({ status: 'database unreachable' });
-    }
+    // Its own short check (src/database/readiness.ts): never waits behind the pool.
+    const { status } = await checkReadiness(health);
+    res.status(status === 'ready' ? 200 : 503).json({ status });
   });
 
   if (!config.isProduction) app.get('/graphql', graphqlIde());

@@ -4,11 +4,17 @@ import type { Config } from '../config';
 import type { Logger } from '../logger';
 import { closeUnansweredConnections, createDataSource, poolOf, READ_TIMEOUT_MARGIN_MS } from './data-source';
 import { EMBEDDED_POOL_SIZE, startEmbeddedPostgres } from './embedded-postgres';
+import { databaseFault } from './faults';
+import { answers, attachHealth, type DatabaseHealth } from './health';
+import { OutageLog } from './outage-log';
+import { createReadinessCheck } from './readiness';
 import { SqlLogger } from './sql-logger';
 
 export interface Database {
   dataSource: DataSource;
   sqlLogger: SqlLogger;
+  /** Readiness and the outage log (also attached to the data source for the server: healthOf). */
+  health: DatabaseHealth;
   /** Where it runs, for the start-up log: never carries a password. */
   description: string;
   close(): Promise<void>;
@@ -36,6 +42,7 @@ export async function openDatabase(config: Config, logger: Logger): Promise<Data
     : await startEmbeddedPostgres({ dataDir: embeddedDataDir(config), idleInTransactionTimeoutMs });
   const url = config.databaseUrl ?? (embedded as { url: string }).url;
   const poolSize = embedded ? EMBEDDED_POOL_SIZE : config.databasePoolSize;
+  let outages: OutageLog | undefined;
   const dataSource = createDataSource({
     url,
     poolSize,
@@ -45,6 +52,7 @@ export async function openDatabase(config: Config, logger: Logger): Promise<Data
     timeouts: embedded ? undefined : { statementTimeoutMs, lockTimeoutMs, idleInTransactionTimeoutMs },
     readTimeoutMs: statementTimeoutMs + READ_TIMEOUT_MARGIN_MS,
     logger: sqlLogger,
+    onPoolError: (error) => outages?.record(databaseFault(error) ?? { kind: 'unreachable', reason: error.message }, 'connection'),
   });
   try {
     await migrateOnConnectionsOfTheirOwn(url, Math.min(poolSize, 2), connectTimeoutMs, sqlLogger);
@@ -55,13 +63,23 @@ export async function openDatabase(config: Config, logger: Logger): Promise<Data
     await embedded?.stop();
     throw error;
   }
+  // A connection of its own, unless the service is meant to hold one connection only (the
+  // embedded database, or DATABASE_POOL_SIZE=1, as the tests give an embedded database by URL):
+  // a second one would wait behind it.
+  const readiness = createReadinessCheck({ dataSource, url: poolSize > 1 ? url : undefined });
+  outages = new OutageLog({ logger: logger.child({ component: 'database' }), probe: () => answers(readiness) });
+  const health = { readiness, outages };
+  attachHealth(dataSource, health);
   return {
     dataSource,
     sqlLogger,
+    health,
     description: embedded
       ? `embedded PostgreSQL (PGlite), data in ${embeddedDataDir(config)}`
       : `PostgreSQL at ${redactUrl(config.databaseUrl as string)}`,
     async close() {
+      outages?.close();
+      await readiness.close();
       await dataSource.destroy();
       await embedded?.stop();
     },
