@@ -26,8 +26,15 @@ export interface RequestOptions {
   headers?: Record<string, string>;
 }
 
+export interface TestServerOptions {
+  /** The URL the server is given for its database, from the test database's own (e.g. through a TcpProxy). */
+  databaseUrl?: (url: string) => string;
+}
+
 export interface TestServer {
   url: string;
+  /** The test database's own URL (never through a proxy). */
+  databaseUrl: string;
   app: App;
   dataSource: DataSource;
   sqlLogger: SqlLogger;
@@ -41,14 +48,14 @@ export interface TestServer {
 }
 
 /** Starts the real app over HTTP on a loopback port, on the test file's own database. */
-export async function startTestServer(env: Record<string, string> = {}): Promise<TestServer> {
+export async function startTestServer(env: Record<string, string> = {}, options: TestServerOptions = {}): Promise<TestServer> {
   const database = await createTestDatabase();
   const config = parseConfig({
     NODE_ENV: 'test',
     LOG_LEVEL: 'info',
     AUTH_JWT_SECRET: TEST_JWT_SECRET,
     BYOM_ENCRYPTION_KEYS: TEST_ENCRYPTION_KEYS,
-    DATABASE_URL: database.url,
+    DATABASE_URL: options.databaseUrl ? options.databaseUrl(database.url) : database.url,
     DATABASE_POOL_SIZE: String(database.poolSize),
     ...env,
   });
@@ -79,6 +86,7 @@ export async function startTestServer(env: Record<string, string> = {}): Promise
 
   return {
     url,
+    databaseUrl: database.url,
     app,
     dataSource: opened.dataSource,
     sqlLogger: opened.sqlLogger,
