@@ -10,6 +10,10 @@ export interface Config {
   port: number;
   /** The address to listen on; undefined: every interface. */
   host: string | undefined;
+  /** What one HTTP client may cost (src/http-limits.ts). */
+  http: HttpLimits;
+  /** When set, only requests carrying it in `router-authorization` reach GraphQL. */
+  routerSecret: string | undefined;
   /** Where the embedded database and development secrets live. */
   dataDir: string;
   /** Unset: an embedded PostgreSQL (PGlite) under `dataDir`. */
@@ -61,6 +65,26 @@ export interface Config {
     introspection: boolean;
   };
 }
+
+/** What one HTTP client may cost before its request is answered (src/http-limits.ts). */
+export interface HttpLimits {
+  /** Headers must arrive within this (slow-header clients lose their socket). */
+  headersTimeoutMs: number;
+  /** A whole request (headers and body) must arrive within this. */
+  requestTimeoutMs: number;
+  /** An idle keep-alive socket is closed after this. */
+  keepAliveTimeoutMs: number;
+  /** Open connections beyond this are refused at once. */
+  maxConnections: number;
+}
+
+export const DEFAULT_HTTP_LIMITS: HttpLimits = {
+  headersTimeoutMs: 10_000,
+  // Room for the largest upload on a slow link; a response may take longer (runs), this is the request.
+  requestTimeoutMs: 120_000,
+  keepAliveTimeoutMs: 5_000,
+  maxConnections: 4_096,
+};
 
 export class ConfigError extends Error {
   constructor(readonly problems: string[]) {
@@ -137,6 +161,11 @@ const environment = z.object({
     .refine((value) => value === undefined || ['development', 'test', 'production'].includes(value), 'must be development, test or production')
     .transform((value) => value ?? 'development'),
   PORT: integer(0, 65535, 4000),
+  HTTP_HEADERS_TIMEOUT_MS: integer(1_000, 600_000, DEFAULT_HTTP_LIMITS.headersTimeoutMs),
+  HTTP_REQUEST_TIMEOUT_MS: integer(1_000, 3_600_000, DEFAULT_HTTP_LIMITS.requestTimeoutMs),
+  HTTP_KEEP_ALIVE_TIMEOUT_MS: integer(1_000, 600_000, DEFAULT_HTTP_LIMITS.keepAliveTimeoutMs),
+  HTTP_MAX_CONNECTIONS: integer(10, 1_000_000, DEFAULT_HTTP_LIMITS.maxConnections),
+  ROUTER_SECRET: optional.refine((value) => value === undefined || value.length >= 16, 'must be at least 16 characters long'),
   HOST: optional.refine((value) => value === undefined || /^[A-Za-z0-9.:-]+$/.test(value), 'must be a host name or an IP address'),
   DATA_DIR: optional,
   DATABASE_URL: optional.refine(
@@ -225,6 +254,13 @@ export function parseConfig(env: NodeJS.ProcessEnv): Config {
     port: vars.PORT,
     // Outside production the service is a developer's: reachable from this machine only.
     host: vars.HOST ?? (isProduction ? undefined : '127.0.0.1'),
+    http: {
+      headersTimeoutMs: vars.HTTP_HEADERS_TIMEOUT_MS,
+      requestTimeoutMs: vars.HTTP_REQUEST_TIMEOUT_MS,
+      keepAliveTimeoutMs: vars.HTTP_KEEP_ALIVE_TIMEOUT_MS,
+      maxConnections: vars.HTTP_MAX_CONNECTIONS,
+    },
+    routerSecret: vars.ROUTER_SECRET,
     dataDir: path.resolve(vars.DATA_DIR ?? '.data'),
     databaseUrl: vars.DATABASE_URL,
     databasePoolSize: vars.DATABASE_POOL_SIZE,

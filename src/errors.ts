@@ -112,7 +112,9 @@ export function formatError(formatted: GraphQLFormattedError, error: unknown): G
     };
   }
   if (!isUnexpected(error)) {
-    return { ...base, message: formatted.message, extensions: { code: formatted.extensions?.code } };
+    // graphql's own token limit names the number; limits are never told to clients.
+    const message = /more tha[nt] \d+ tokens/.test(formatted.message) ? 'Syntax Error: the document is too long.' : formatted.message;
+    return { ...base, message, extensions: { code: formatted.extensions?.code } };
   }
   return { ...base, message: INTERNAL_ERROR_MESSAGE, extensions: { code: 'INTERNAL_SERVER_ERROR' } };
 }

@@ -5,6 +5,7 @@ import { performance } from 'node:perf_hooks';
 import { ConfigError, parseConfig, withDevSecrets } from './config';
 import { DataDirLockedError, claimDataDir } from './database/data-dir-lock';
 import type { Database } from './database/database';
+import { createHttpServer } from './http-limits';
 import { createLogger } from './logger';
 import type { App } from './server';
 import { shutdownPlan } from './stopping';
@@ -38,7 +39,7 @@ async function main(): Promise<void> {
   const startingListener: http.RequestListener = (_req, res) => {
     res.writeHead(503, { 'content-type': 'application/json', 'retry-after': '1' }).end('{"status":"starting"}');
   };
-  const httpServer = http.createServer(startingListener);
+  const httpServer = createHttpServer(parsed.http, startingListener);
   try {
     await new Promise<void>((resolve, reject) => {
       httpServer.once('error', reject);
@@ -62,10 +63,14 @@ async function main(): Promise<void> {
   // The heavy modules (GraphQL, TypeORM, PGlite) load only once the directory and the port are
   // this process's, so a refusal is told at once.
   const { openDatabase } = require('./database/database') as typeof import('./database/database');
+  // The database opens while the GraphQL modules load: PGlite compiles its WebAssembly off the
+  // main thread, and a new data directory is made in a process of its own.
+  const opening = openDatabase(config, logger);
+  opening.catch(() => undefined); // awaited below
   const { createApp } = require('./server') as typeof import('./server');
   let database: Database;
   try {
-    database = await openDatabase(config, logger);
+    database = await opening;
   } catch (error) {
     logger.fatal({ err: error }, 'cannot open the database');
     process.exit(1);

@@ -13,12 +13,13 @@ import { ApolloArmor } from '@escape.tech/graphql-armor';
 import express, { type ErrorRequestHandler } from 'express';
 import { pinoHttp } from 'pino-http';
 import type { DataSource } from 'typeorm';
-import { createAuthenticator } from './auth/authentication';
+import { type Authentication, createAuthenticator } from './auth/authentication';
 import type { Config } from './config';
 import { createRequestContext, type RequestContext } from './context';
 import { checkReadiness, healthOf, isRetryLater, serviceUnavailablePlugin } from './database/health';
 import { INTERNAL_ERROR_MESSAGE, formatError, isUnexpected } from './errors';
 import { graphqlIde } from './graphql-ide';
+import { ANONYMOUS_BODY_LIMIT_BYTES, RequestRefused, bodyTooLarge, createHttpServer, jsonBody, loggedHeaders, requireRouterSecret } from './http-limits';
 import { type Logger, serializeError } from './logger';
 import { buildFederatedSchema } from './schema';
 import { createServices } from './services';
@@ -31,9 +32,13 @@ const armor = new ApolloArmor({
   costLimit: { maxCost: 20_000, exposeLimits: false, ignoreIntrospection: true },
   maxAliases: { n: 20, exposeLimits: false },
   maxDirectives: { n: 30, exposeLimits: false },
-  maxTokens: { n: 3_000, exposeLimits: false },
+  // Tokens are limited by graphql's own parser (parseOptions below): armor's limit parses the
+  // document a second time, in a hook whose errors, a plain syntax error among them, become 500s.
+  maxTokens: { enabled: false },
   blockFieldSuggestion: { enabled: true },
 });
+
+const MAX_TOKENS = 3_000;
 
 const REQUEST_ID = /^[A-Za-z0-9._-]{1,128}$/;
 /** Room for the largest upload (base64 takes 4 bytes for 3) and the rest of its request. */
@@ -85,9 +90,20 @@ const unexpectedErrorLogging: ApolloServerPlugin<RequestContext> = {
  * do, in JSON with a code; express's own page would show a stack outside production.
  */
 const requestErrors: ErrorRequestHandler = (error, req, res, _next) => {
+  if (error instanceof RequestRefused) {
+    res.status(error.status).json({ errors: [{ message: error.message, extensions: { code: error.code } }] });
+    return;
+  }
   const status = typeof error?.status === 'number' && error.status >= 400 && error.status < 500 ? error.status : 500;
   if (status === 500) req.log.error({ err: error }, 'unexpected error');
-  const message = status === 413 ? 'The request body is too large' : status < 500 ? 'The request body is not valid JSON' : INTERNAL_ERROR_MESSAGE;
+  const message =
+    status === 413
+      ? bodyTooLarge().message
+      : status === 415
+        ? 'The request body is encoded in a way this service does not read'
+        : status < 500
+          ? 'The request body is not valid JSON'
+          : INTERNAL_ERROR_MESSAGE;
   res.status(status).json({ errors: [{ message, extensions: { code: status < 500 ? 'BAD_REQUEST' : 'INTERNAL_SERVER_ERROR' } }] });
 };
 
@@ -110,7 +126,7 @@ export async function createApp({ config, dataSource, logger, httpServer: given 
   const authenticate = createAuthenticator(config.auth);
   const app = express();
   app.disable('x-powered-by');
-  const httpServer = given?.server ?? http.createServer(app);
+  const httpServer = given?.server ?? createHttpServer(config.http, app);
   let stopping = false;
   let stopped: Promise<void> | undefined;
   const plan = shutdownPlan(config);
@@ -123,6 +139,7 @@ export async function createApp({ config, dataSource, logger, httpServer: given 
     includeStacktraceInErrorResponses: false,
     csrfPrevention: true,
     allowBatchedHttpRequests: false,
+    parseOptions: { maxTokens: MAX_TOKENS },
     // main.ts owns the signals and the order of shutdown (HTTP first, then the database).
     stopOnTerminationSignals: false,
     formatError,
@@ -157,7 +174,7 @@ export async function createApp({ config, dataSource, logger, httpServer: given 
       serializers: {
         err: serializeError,
         // The path only: a query string may carry GraphQL variables.
-        req: (req) => ({ id: req.id, method: req.method, url: String(req.url).split('?')[0], headers: req.headers, remoteAddress: req.remoteAddress }),
+        req: (req) => ({ id: req.id, method: req.method, url: String(req.url).split('?')[0], headers: loggedHeaders(req.headers), remoteAddress: req.remoteAddress }),
       },
       // A 503 with Retry-After is a database outage, which the outage log counts instead.
       customLogLevel: (_req, res, error) => (isRetryLater(res) ? 'debug' : error || res.statusCode >= 500 ? 'error' : 'info'),
@@ -179,15 +196,25 @@ export async function createApp({ config, dataSource, logger, httpServer: given 
   });
 
   if (!config.isProduction) app.get('/graphql', graphqlIde());
+  if (config.routerSecret) app.use('/graphql', requireRouterSecret(config.routerSecret));
+  else if (config.isProduction) logger.warn('ROUTER_SECRET is unset: anyone who reaches this service can call it, not only the router');
+  // The token is checked before the body is read: without a valid one, a body may hold 64 KiB.
+  const authenticatedBody = jsonBody(JSON_BODY_LIMIT_BYTES);
+  const anonymousBody = jsonBody(ANONYMOUS_BODY_LIMIT_BYTES);
+  const authentications = new WeakMap<http.IncomingMessage, Authentication>();
   app.use(
     '/graphql',
-    express.json({ limit: JSON_BODY_LIMIT_BYTES }),
+    async (req, res, next) => {
+      const authentication = await authenticate(req.headers.authorization, req.log);
+      authentications.set(req, authentication);
+      (authentication.principal ? authenticatedBody : anonymousBody)(req, res, next);
+    },
     expressMiddleware(apollo, {
       context: async ({ req, res }) =>
         createRequestContext(
           dataSource,
           services.catalog,
-          await authenticate(req.headers.authorization, req.log),
+          authentications.get(req) ?? (await authenticate(req.headers.authorization, req.log)),
           String(req.id),
           req.log,
           callerGoneSignal(res),

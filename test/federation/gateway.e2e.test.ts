@@ -18,6 +18,14 @@ interface GatewayContext {
 
 const quiet = { debug() {}, info() {}, warn() {}, error() {} };
 
+/**
+ * The subgraph answers only its router: the secret travels as Apollo Router's `headers`
+ * configuration would insert it (`insert: { name: router-authorization, value: … }`) on every
+ * subgraph request, the SDL fetch included.
+ */
+const ROUTER_SECRET = 'gateway-test-router-secret-0123456789';
+const routerHeaders = { 'router-authorization': ROUTER_SECRET };
+
 describe('federation through an Apollo gateway', () => {
   let server: TestServer;
   let workspaces: WorkspaceSubgraph;
@@ -28,11 +36,11 @@ describe('federation through an Apollo gateway', () => {
   const byomRequests: string[] = [];
 
   beforeAll(async () => {
-    server = await startTestServer();
+    server = await startTestServer({ ROUTER_SECRET });
     workspaces = await startWorkspaceSubgraph();
 
     // Our SDL as a gateway's tooling reads it: `_service { sdl }`, over HTTP, without a token.
-    const service = await server.graphql<{ _service: { sdl: string } }>('{ _service { sdl } }');
+    const service = await server.graphql<{ _service: { sdl: string } }>('{ _service { sdl } }', { headers: routerHeaders });
     expect(service.errors).toBeUndefined();
     composed = composeServices([
       { name: 'byom', url: server.url, typeDefs: parse(service.data!._service.sdl) },
@@ -49,6 +57,7 @@ describe('federation through an Apollo gateway', () => {
             url,
             willSendRequest({ request, context }) {
               if (name === 'byom') byomRequests.push(request.query ?? '');
+              if (name === 'byom') request.http?.headers.set('router-authorization', ROUTER_SECRET);
               if (context.authorization) request.http?.headers.set('authorization', context.authorization);
             },
           }),
@@ -66,6 +75,12 @@ describe('federation through an Apollo gateway', () => {
     await gateway?.stop();
     await workspaces?.stop();
     await server?.stop();
+  });
+
+  it('is the only way in: the subgraph refuses a request without the router secret', async () => {
+    const direct = await fetch(server.url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ query: '{ _service { sdl } }' }) });
+    expect(direct.status).toBe(401);
+    expect((await direct.json()).errors[0].extensions.code).toBe('UNAUTHENTICATED');
   });
 
   /** A query to the gateway, as a user (a token signed for them), with a raw Authorization header, or with none. */
