@@ -6,6 +6,7 @@ import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { signDevToken } from '../../src/auth/dev-token';
 import { makeTestKey, type ProviderStandIn, startProviderStandIn } from '../support/provider-stand-in';
+import { seedEmbeddedDataDir } from '../support/database';
 
 /**
  * SIGTERM to `node dist/src/main.js` (DESIGN.md section 10, "Stopping") with a slow run in flight,
@@ -25,6 +26,7 @@ interface Service {
 }
 
 async function startService(dataDir: string, standIn: ProviderStandIn): Promise<Service> {
+  seedEmbeddedDataDir(dataDir);
   const { DATABASE_URL: _url, TEST_DATABASE_URL: _test, AUTH_JWT_SECRET: _secret, BYOM_ENCRYPTION_KEYS: _keys, NODE_OPTIONS: _options, ...rest } = process.env;
   const child = spawn(process.execPath, [path.join(ROOT, 'dist/src/main.js')], {
     cwd: ROOT,

@@ -6,6 +6,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { signDevToken } from '../../src/auth/dev-token';
 import { LOCK_FILE } from '../../src/database/data-dir-lock';
+import { seedEmbeddedDataDir } from '../support/database';
 
 /**
  * `node dist/src/main.js` as `npm start` runs it, on the embedded database in a data directory
@@ -38,6 +39,7 @@ function run(script: string, dataDir: string, extra: Record<string, string> = {}
 }
 
 async function startService(dataDir: string, extra: Record<string, string> = {}): Promise<Service> {
+  seedEmbeddedDataDir(dataDir);
   const { child, output } = run('src/main.js', dataDir, extra);
   const deadline = Date.now() + 60_000;
   for (;;) {
