@@ -10,12 +10,19 @@ import { makeTestKey } from '../support/provider-stand-in';
 import { TEST_ENCRYPTION_KEYS, TEST_JWT_SECRET } from '../support/test-server';
 import { mb, ms, percentile, printTable, type ServerProcess, startServerProcess, timed, verdict } from './support';
 
-const ORGANIZATIONS = 5_000;
-/** Levels of the tree, a root being level 1. */
-const MAX_LEVELS = 20;
-const ROOTS = 50;
-/** Roots with a chain of sub-organizations down to the deepest level. */
-const DEEP_CHAINS = 25;
+/** The shape of a generated organization tree (generateTree). */
+export interface TreeShape {
+  organizations: number;
+  roots: number;
+  /** Roots with a chain of sub-organizations down to the deepest level. */
+  deepChains: number;
+  /** Levels of the tree, a root being level 1. */
+  maxLevels: number;
+}
+
+/** This bench's tree: 5,000 organizations under 50 roots, 25 chains down to level 20. */
+const TREE: TreeShape = { organizations: 5_000, roots: 50, deepChains: 25, maxLevels: 20 };
+const { organizations: ORGANIZATIONS, roots: ROOTS } = TREE;
 /** Organizations the HTTP load asks about, each with a member of its own. */
 const LOAD_SAMPLE = 500;
 const CONNECTIONS = 10;
@@ -27,8 +34,8 @@ const ENTITY_RUNS = 30;
 const ENTITY_WARM_RUNS = 5;
 const STATEMENT_TARGET = 4;
 
-const EFFECTIVE_SELECTION = 'effectiveModels { primary { model { id } } fallback { model { id } } source availableModels { model { id } } }';
-const ORGANIZATION_QUERY = `query($id: ID!) { organization(id: $id) { ${EFFECTIVE_SELECTION} } }`;
+export const EFFECTIVE_SELECTION = 'effectiveModels { primary { model { id } } fallback { model { id } } source availableModels { model { id } } }';
+export const ORGANIZATION_QUERY = `query($id: ID!) { organization(id: $id) { ${EFFECTIVE_SELECTION} } }`;
 const CATALOG_QUERY = '{ modelCatalog { id } }';
 const ENTITIES_QUERY = `query($r: [_Any!]!) { _entities(representations: $r) { ... on Organization { ${EFFECTIVE_SELECTION} } } }`;
 
@@ -39,7 +46,7 @@ interface Settings {
   offerToSubOrganizations: boolean;
 }
 
-interface TreeNode {
+export interface TreeNode {
   id: string;
   parent: number | null;
   level: number;
@@ -47,7 +54,7 @@ interface TreeNode {
   providers: Provider[];
 }
 
-interface Expected {
+export interface Expected {
   primary: { model: { id: string } };
   fallback: { model: { id: string } } | null;
   source: 'OWN' | 'INHERITED' | 'PLATFORM';
@@ -55,7 +62,7 @@ interface Expected {
 }
 
 /** A small seeded generator, so that every run benchmarks a tree of the same shape. */
-function mulberry32(seed: number): () => number {
+export function mulberry32(seed: number): () => number {
   let state = seed;
   return () => {
     state = (state + 0x6d2b79f5) | 0;
@@ -66,25 +73,26 @@ function mulberry32(seed: number): () => number {
 }
 
 /**
- * 5,000 organizations under 50 roots, 25 of them with a chain down to level 20 and the rest
- * attached at random below any organization above level 20. Roots mostly offer their settings;
- * about one organization in eight below has settings of its own, half of those offering them.
+ * `shape.organizations` organizations under `shape.roots` roots (by default this bench's 5,000
+ * under 50), `deepChains` of them with a chain down to level `maxLevels` and the rest attached at
+ * random below any organization above that level. Roots mostly offer their settings; about one
+ * organization in eight below has settings of its own, half of those offering them.
  */
-function generateTree(random: () => number): TreeNode[] {
+export function generateTree(random: () => number, shape: TreeShape = TREE): TreeNode[] {
   const pick = <T>(items: readonly T[]) => items[Math.floor(random() * items.length)];
   const nodes: TreeNode[] = [];
   const add = (parent: number | null) => {
     nodes.push({ id: randomUUID(), parent, level: parent === null ? 1 : nodes[parent].level + 1, settings: null, providers: [] });
     return nodes.length - 1;
   };
-  for (let root = 0; root < ROOTS; root += 1) add(null);
-  for (let chain = 0; chain < DEEP_CHAINS; chain += 1) {
+  for (let root = 0; root < shape.roots; root += 1) add(null);
+  for (let chain = 0; chain < shape.deepChains; chain += 1) {
     let parent = chain;
-    for (let level = 2; level <= MAX_LEVELS; level += 1) parent = add(parent);
+    for (let level = 2; level <= shape.maxLevels; level += 1) parent = add(parent);
   }
-  while (nodes.length < ORGANIZATIONS) {
+  while (nodes.length < shape.organizations) {
     const parent = Math.floor(random() * nodes.length);
-    if (nodes[parent].level < MAX_LEVELS) add(parent);
+    if (nodes[parent].level < shape.maxLevels) add(parent);
   }
   const hasChildren = new Set(nodes.map((node) => node.parent));
   for (const [index, node] of nodes.entries()) {
@@ -110,7 +118,7 @@ function generateTree(random: () => number): TreeNode[] {
 }
 
 /** The inheritance rule, written out again as the benchmark's oracle. */
-function expectedEffective(nodes: TreeNode[], index: number): Expected {
+export function expectedEffective(nodes: TreeNode[], index: number): Expected {
   const option = (id: string) => ({ model: { id } });
   const withPlatform = (ids: string[], exclusive: boolean) =>
     (exclusive ? ids : [...ids, ...MODEL_CATALOG.map((model) => model.id).filter((id) => !ids.includes(id))]).map(option);
@@ -141,7 +149,7 @@ function expectedEffective(nodes: TreeNode[], index: number): Expected {
 }
 
 /** Writes the tree with one set-based statement per table. */
-async function insertTree(client: Client, nodes: TreeNode[], members: { organizationId: string; userId: string }[]): Promise<void> {
+export async function insertTree(client: Client, nodes: TreeNode[], members: { organizationId: string; userId: string }[]): Promise<void> {
   await client.query(
     `INSERT INTO organization (id, name, parent_id) SELECT * FROM unnest($1::uuid[], $2::text[], $3::uuid[])`,
     [nodes.map((node) => node.id), nodes.map((_, index) => `Bench ${index}`), nodes.map((node) => (node.parent === null ? null : nodes[node.parent].id))],
@@ -180,7 +188,7 @@ async function insertTree(client: Client, nodes: TreeNode[], members: { organiza
 }
 
 /** CPU time used so far, ms: the server process, its PostgreSQL backends, and the benchmark's own backend. */
-interface CpuSnapshot {
+export interface CpuSnapshot {
   server: number;
   postgres: number | null;
   benchBackend: number | null;
@@ -206,7 +214,7 @@ function backendTicks(pid: number): number | null {
  * sampled every second on a connection of the meter's own, so that one the pool closes takes
  * (almost) none of its time with it. `benchPid` is the benchmark's own backend, counted apart.
  */
-async function cpuMeter(server: ServerProcess, benchPid: number): Promise<{ snapshot: () => Promise<CpuSnapshot>; close: () => Promise<void> }> {
+export async function cpuMeter(server: ServerProcess, benchPid: number): Promise<{ snapshot: () => Promise<CpuSnapshot>; close: () => Promise<void> }> {
   const meter = new Client({ connectionString: server.databaseUrl });
   await meter.connect();
   const last = new Map<number, number>();
@@ -250,7 +258,7 @@ async function cpuMeter(server: ServerProcess, benchPid: number): Promise<{ snap
   };
 }
 
-const cpuDelta = (before: CpuSnapshot, after: CpuSnapshot) => ({
+export const cpuDelta = (before: CpuSnapshot, after: CpuSnapshot) => ({
   server: after.server - before.server,
   postgres: before.postgres === null || after.postgres === null ? null : after.postgres - before.postgres,
   benchBackend: before.benchBackend === null || after.benchBackend === null ? null : after.benchBackend - before.benchBackend,

@@ -5,6 +5,7 @@
  * runs only the named ones.
  */
 import 'reflect-metadata';
+import { benchAttack } from './attack.bench';
 import { benchConnect, benchReencrypt } from './connections.bench';
 import { benchEffectiveModels } from './effective-models.bench';
 import { benchRuns } from './runs.bench';
@@ -17,6 +18,7 @@ async function main(): Promise<void> {
     ['reencrypt', benchReencrypt],
     ['effective-models', benchEffectiveModels],
     ['runs', benchRuns],
+    ['attack', benchAttack],
   ];
   const only = process.env.BENCH_ONLY?.split(',').map((name) => name.trim());
   const unknown = only?.filter((name) => !benches.some(([known]) => known === name)) ?? [];

@@ -4,6 +4,7 @@
  * generator's.
  */
 import 'reflect-metadata';
+import { PerformanceObserver, monitorEventLoopDelay } from 'node:perf_hooks';
 import { startTestServer } from '../support/test-server';
 import type { ServerProcessReply, ServerProcessRequest } from './support';
 
@@ -12,22 +13,57 @@ const SAMPLE_EVERY_MS = 25;
 async function main(): Promise<void> {
   const env = JSON.parse(process.env.BENCH_SERVER_ENV ?? '{}') as Record<string, string>;
   const server = await startTestServer(env);
-  let peakRss = process.memoryUsage().rss;
-  const sampler = setInterval(() => {
-    peakRss = Math.max(peakRss, process.memoryUsage().rss);
-  }, SAMPLE_EVERY_MS);
+  let peakRss = 0;
+  let peakHeapTotal = 0;
+  let peakExternal = 0;
+  const sample = () => {
+    const { rss, heapTotal, external } = process.memoryUsage();
+    peakRss = Math.max(peakRss, rss);
+    peakHeapTotal = Math.max(peakHeapTotal, heapTotal);
+    peakExternal = Math.max(peakExternal, external);
+  };
+  sample();
+  const sampler = setInterval(sample, SAMPLE_EVERY_MS);
   sampler.unref();
+  // How late the event loop ran its timers, and what garbage collection paused, since the last resetPeak.
+  const loopDelay = monitorEventLoopDelay({ resolution: 10 });
+  loopDelay.enable();
+  let gcPauses = { totalMs: 0, maxMs: 0, count: 0 };
+  const gcObserver = new PerformanceObserver((list) => {
+    for (const entry of list.getEntries()) {
+      gcPauses.totalMs += entry.duration;
+      gcPauses.maxMs = Math.max(gcPauses.maxMs, entry.duration);
+      gcPauses.count += 1;
+    }
+  });
+  gcObserver.observe({ entryTypes: ['gc'] });
 
   const stats = () => {
     const { rss, heapUsed } = process.memoryUsage();
-    peakRss = Math.max(peakRss, rss);
+    sample();
     const cpu = process.cpuUsage();
-    return { rss, heapUsed, peakRss, maxRss: process.resourceUsage().maxRSS * 1024, cpuMs: (cpu.user + cpu.system) / 1000, statements: server.sqlLogger.statements };
+    return {
+      rss,
+      heapUsed,
+      peakRss,
+      peakHeapTotal,
+      peakExternal,
+      maxRss: process.resourceUsage().maxRSS * 1024,
+      cpuMs: (cpu.user + cpu.system) / 1000,
+      statements: server.sqlLogger.statements,
+      loopDelayP99Ms: loopDelay.percentile(99) / 1e6,
+      loopDelayMaxMs: loopDelay.max / 1e6,
+      gc: { ...gcPauses },
+    };
   };
 
   let stopping: Promise<void> | undefined;
   const stop = () => {
-    stopping ??= server.stop().finally(() => clearInterval(sampler));
+    stopping ??= server.stop().finally(() => {
+      clearInterval(sampler);
+      loopDelay.disable();
+      gcObserver.disconnect();
+    });
     return stopping;
   };
   // The benchmark died or let go: never outlive it, nor leave its database behind.
@@ -42,10 +78,15 @@ async function main(): Promise<void> {
         case 'stats':
           reply({ result: stats() });
           break;
-        case 'resetPeak':
-          peakRss = process.memoryUsage().rss;
-          reply({ result: stats() });
+        case 'resetPeak': {
+          const before = stats();
+          peakRss = peakHeapTotal = peakExternal = 0;
+          sample();
+          loopDelay.reset();
+          gcPauses = { totalMs: 0, maxMs: 0, count: 0 };
+          reply({ result: before });
           break;
+        }
         case 'stop':
           await stop();
           reply({ result: null });

@@ -1,4 +1,5 @@
 import { fork } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { TEMPLATE_ENV, createTemplate, dropDatabase } from '../support/database';
 
@@ -71,12 +72,20 @@ export interface ServerProcessStats {
   heapUsed: number;
   /** The highest RSS sampled (every 25 ms) since start or the last resetPeak. */
   peakRss: number;
+  /** The highest V8 heap size (heapTotal) and memory outside it (external: buffers, zlib…) sampled likewise. */
+  peakHeapTotal: number;
+  peakExternal: number;
   /** The kernel's high-water mark of the process's RSS, bytes. */
   maxRss: number;
   /** CPU time (user + system) the server process has used, ms. */
   cpuMs: number;
   /** SQL statements the server has sent (its SqlLogger's count). */
   statements: number;
+  /** How late the event loop ran (perf_hooks.monitorEventLoopDelay) since start or the last resetPeak: p99 and max, ms. */
+  loopDelayP99Ms: number;
+  loopDelayMaxMs: number;
+  /** Garbage collection pauses since start or the last resetPeak. */
+  gc: { totalMs: number; maxMs: number; count: number };
 }
 
 export interface ServerProcess {
@@ -85,7 +94,7 @@ export interface ServerProcess {
   databaseUrl: string;
   pid: number;
   stats(): Promise<ServerProcessStats>;
-  /** Starts sampling the peak RSS afresh. */
+  /** Starts sampling the peak RSS (and the loop delay and GC pauses) afresh; answers the figures until then. */
   resetPeak(): Promise<ServerProcessStats>;
   stop(): Promise<void>;
 }
@@ -155,3 +164,63 @@ export const mb = (bytes: number) => `${(bytes / 1024 / 1024).toFixed(0)} MB`;
 
 /** How a figure compares with its target. */
 export const verdict = (met: boolean) => (met ? 'PASS' : 'MISS');
+
+const CLOCK_TICKS_PER_SECOND = 100;
+
+/** CPU time (user + system) process `pid` has used, ms, from /proc (clock ticks of 10 ms). */
+export function processCpuMs(pid: number): number {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return ((Number(fields[11]) + Number(fields[12])) * 1000) / CLOCK_TICKS_PER_SECOND;
+}
+
+/** Process `pid`'s resident set size now, bytes (VmRSS in /proc/<pid>/status). */
+export function processRss(pid: number): number {
+  const match = /^VmRSS:\s+(\d+) kB$/m.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+  if (!match) throw new Error(`no VmRSS for process ${pid}`);
+  return Number(match[1]) * 1024;
+}
+
+export interface RssPeak {
+  peak: number;
+  samples: number;
+  /** The longest time between two samples, ms (the sampler shares the benchmark's event loop). */
+  longestGapMs: number;
+}
+
+/** Samples process `pid`'s RSS from outside it every `everyMs` until stopped; the peak seen. */
+export function sampleRss(pid: number, everyMs: number): { stop(): RssPeak } {
+  let peak = processRss(pid);
+  let samples = 1;
+  let longestGapMs = 0;
+  let last = performance.now();
+  const timer = setInterval(() => {
+    const now = performance.now();
+    longestGapMs = Math.max(longestGapMs, now - last);
+    last = now;
+    peak = Math.max(peak, processRss(pid));
+    samples += 1;
+  }, everyMs);
+  return {
+    stop() {
+      clearInterval(timer);
+      peak = Math.max(peak, processRss(pid));
+      return { peak, samples: samples + 1, longestGapMs };
+    },
+  };
+}
+
+/** CPU time the whole machine has spent busy, ms (/proc/stat: all but idle, iowait and steal, over every core). */
+export function machineBusyMs(): number {
+  const [, ...fields] = readFileSync('/proc/stat', 'utf8').split('\n')[0].trim().split(/\s+/);
+  const [user, nice, system, , , irq, softirq] = fields.map(Number);
+  return ((user + nice + system + irq + softirq) * 1000) / CLOCK_TICKS_PER_SECOND;
+}
+
+/**
+ * How long the main thread of process `pid` (for Node, its event loop) has waited for a CPU while
+ * runnable, ms (/proc/<pid>/schedstat): time it could have run but the machine's cores were taken.
+ */
+export function runQueueWaitMs(pid: number): number {
+  return Number(readFileSync(`/proc/${pid}/schedstat`, 'utf8').split(' ')[1]) / 1e6;
+}
