@@ -30,6 +30,18 @@ export function createHttpServer(limits: HttpLimits, listener?: http.RequestList
   return server;
 }
 
+/** Binds the server to the port; rejects with the system error (EADDRINUSE, …) when it cannot. */
+export function listen(httpServer: http.Server, port: number, host?: string): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const onError = (error: Error) => reject(error);
+    httpServer.once('error', onError);
+    httpServer.listen(port, host, () => {
+      httpServer.removeListener('error', onError);
+      resolve();
+    });
+  });
+}
+
 /** An error the request-error handler answers with its status and code, in JSON. */
 export class RequestRefused extends Error {
   readonly expose = true;

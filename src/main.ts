@@ -5,7 +5,7 @@ import { performance } from 'node:perf_hooks';
 import { ConfigError, parseConfig, withDevSecrets } from './config';
 import { DataDirLockedError, claimDataDir } from './database/data-dir-lock';
 import type { Database } from './database/database';
-import { createHttpServer } from './http-limits';
+import { createHttpServer, listen } from './http-limits';
 import { createLogger } from './logger';
 import type { App } from './server';
 import { shutdownPlan } from './stopping';
@@ -41,13 +41,7 @@ async function main(): Promise<void> {
   };
   const httpServer = createHttpServer(parsed.http, startingListener);
   try {
-    await new Promise<void>((resolve, reject) => {
-      httpServer.once('error', reject);
-      httpServer.listen(parsed.port, parsed.host, () => {
-        httpServer.removeListener('error', reject);
-        resolve();
-      });
-    });
+    await listen(httpServer, parsed.port, parsed.host);
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code;
     if (code === 'EADDRINUSE') refuse(`port ${parsed.port} is in use; set PORT`);

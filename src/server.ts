@@ -19,7 +19,7 @@ import { createRequestContext, type RequestContext } from './context';
 import { checkReadiness, healthOf, isRetryLater, serviceUnavailablePlugin } from './database/health';
 import { INTERNAL_ERROR_MESSAGE, formatError, isUnexpected } from './errors';
 import { graphqlIde } from './graphql-ide';
-import { ANONYMOUS_BODY_LIMIT_BYTES, RequestRefused, bodyTooLarge, createHttpServer, jsonBody, loggedHeaders, requireRouterSecret } from './http-limits';
+import { ANONYMOUS_BODY_LIMIT_BYTES, RequestRefused, createHttpServer, jsonBody, listen, loggedHeaders, requireRouterSecret } from './http-limits';
 import { type Logger, serializeError } from './logger';
 import { buildFederatedSchema } from './schema';
 import { createServices } from './services';
@@ -94,30 +94,13 @@ const requestErrors: ErrorRequestHandler = (error, req, res, _next) => {
     res.status(error.status).json({ errors: [{ message: error.message, extensions: { code: error.code } }] });
     return;
   }
+  // What express itself refuses (a malformed URI, …): a client error, never with its stack.
   const status = typeof error?.status === 'number' && error.status >= 400 && error.status < 500 ? error.status : 500;
   if (status === 500) req.log.error({ err: error }, 'unexpected error');
-  const message =
-    status === 413
-      ? bodyTooLarge().message
-      : status === 415
-        ? 'The request body is encoded in a way this service does not read'
-        : status < 500
-          ? 'The request body is not valid JSON'
-          : INTERNAL_ERROR_MESSAGE;
+  const message = status < 500 ? 'The request is malformed' : INTERNAL_ERROR_MESSAGE;
   res.status(status).json({ errors: [{ message, extensions: { code: status < 500 ? 'BAD_REQUEST' : 'INTERNAL_SERVER_ERROR' } }] });
 };
 
-/** Binds the server to the port; rejects with the system error (EADDRINUSE, …) when it cannot. */
-export function listen(httpServer: http.Server, port: number, host?: string): Promise<void> {
-  return new Promise((resolve, reject) => {
-    const onError = (error: Error) => reject(error);
-    httpServer.once('error', onError);
-    httpServer.listen(port, host, () => {
-      httpServer.removeListener('error', onError);
-      resolve();
-    });
-  });
-}
 
 export async function createApp({ config, dataSource, logger, httpServer: given }: AppOptions): Promise<App> {
   const services = createServices(dataSource, config);
