@@ -22,7 +22,7 @@ import { graphqlIde } from './graphql-ide';
 import { ANONYMOUS_BODY_LIMIT_BYTES, RequestRefused, createHttpServer, jsonBody, listen, loggedHeaders, requireRouterSecret } from './http-limits';
 import { type Logger, serializeError } from './logger';
 import { buildFederatedSchema } from './schema';
-import { createServices } from './services';
+import { createServices, type RoutingOptions } from './services';
 import { callerGoneSignal, delay, shutdownPlan } from './stopping';
 import { UPLOAD_MAX_BYTES } from './uploads/file-upload.service';
 
@@ -53,6 +53,8 @@ export interface AppOptions {
    * listener that answered on it meanwhile, which the app replaces; else a server is made.
    */
   httpServer?: { server: http.Server; startingListener: http.RequestListener };
+  /** Tests only (start-up never passes them): another model catalog, a clock they move. */
+  routing?: RoutingOptions;
 }
 
 export interface App {
@@ -102,8 +104,8 @@ const requestErrors: ErrorRequestHandler = (error, req, res, _next) => {
 };
 
 
-export async function createApp({ config, dataSource, logger, httpServer: given }: AppOptions): Promise<App> {
-  const services = createServices(dataSource, config);
+export async function createApp({ config, dataSource, logger, httpServer: given, routing }: AppOptions): Promise<App> {
+  const services = createServices(dataSource, config, routing);
   const health = healthOf(dataSource, logger);
   const schema = await buildFederatedSchema(services);
   const authenticate = createAuthenticator(config.auth);

@@ -2,6 +2,7 @@ import type { DataSource } from 'typeorm';
 import { AgentService } from './agents/agent.service';
 import { AuditLogService } from './audit/audit-log.service';
 import { type Catalog, catalog as defaultCatalog } from './catalog/catalog';
+import { type Clock, systemClock } from './clock';
 import type { Config } from './config';
 import { KeyVault } from './connections/key-vault';
 import { ProviderKeyChecker } from './connections/provider-check';
@@ -26,7 +27,13 @@ export interface Services {
   catalog: Catalog;
 }
 
-export function createServices(dataSource: DataSource, config: Config, catalog: Catalog = defaultCatalog): Services {
+/** What routing reads besides the database: the model catalog and the time (tests give their own). */
+export interface RoutingOptions {
+  catalog?: Catalog;
+  clock?: Clock;
+}
+
+export function createServices(dataSource: DataSource, config: Config, { catalog = defaultCatalog, clock = systemClock }: RoutingOptions = {}): Services {
   const audit = new AuditLogService();
   const organizations = new OrganizationService(dataSource, audit);
   const vault = new KeyVault(config.encryptionKeys);

@@ -1,4 +1,4 @@
-import { Query, Resolver } from 'type-graphql';
+import { FieldResolver, Query, Resolver, Root } from 'type-graphql';
 import type { RequestContext } from '../context';
 import { unauthenticated } from '../errors';
 import type { Catalog, CatalogModel } from './catalog';
@@ -11,6 +11,11 @@ export class CatalogResolver {
   @Query(() => [Model], { description: 'Every model of the catalog.' })
   modelCatalog(): readonly CatalogModel[] {
     return this.catalog.models;
+  }
+
+  @FieldResolver(() => Model, { nullable: true, description: 'The model the provider names as its replacement.' })
+  successor(@Root() model: CatalogModel): CatalogModel | null {
+    return this.catalog.successorOf(model);
   }
 }
 

@@ -32,7 +32,14 @@ export interface CatalogModel {
   contextWindow: number;
   /** Platform credits per million tokens, charged only when the platform's account pays. */
   platformCreditsPerMillionTokens: { input: number; output: number };
+  /** When the provider stops serving the model, once announced. */
+  retiresAt?: Date;
+  /** The catalog id of the model the provider names as its replacement. */
+  successorId?: string;
 }
+
+/** How long before its retirement a pinned model earns a MODEL_RETIRING notice on save. */
+export const RETIRING_NOTICE_DAYS = 90;
 
 const { TEXT, VISION, FILE_UPLOADS, AGENT_TOOLS } = ModelCapability;
 
@@ -108,6 +115,28 @@ export class Catalog {
 
   constructor(readonly models: readonly CatalogModel[]) {
     this.byId = new Map(models.map((model) => [model.id, model]));
+    for (const model of models) {
+      if (model.successorId !== undefined && !this.byId.has(model.successorId)) {
+        throw new Error(`The catalog names ${model.successorId} as the successor of ${model.id}, but has no such model`);
+      }
+    }
+  }
+
+  /** Whether the model is retired at `now` (milliseconds): the provider no longer serves it. */
+  isRetired(model: CatalogModel, now: number): boolean {
+    return model.retiresAt !== undefined && model.retiresAt.getTime() <= now;
+  }
+
+  /** Whether the model retires within RETIRING_NOTICE_DAYS of `now`, not yet retired. */
+  isRetiringSoon(model: CatalogModel, now: number): boolean {
+    return (
+      model.retiresAt !== undefined && !this.isRetired(model, now) && model.retiresAt.getTime() - now <= RETIRING_NOTICE_DAYS * 86_400_000
+    );
+  }
+
+  /** The model the provider names as the replacement; null when it names none. */
+  successorOf(model: CatalogModel): CatalogModel | null {
+    return model.successorId === undefined ? null : this.get(model.successorId);
   }
 
   find(id: string): CatalogModel | undefined {

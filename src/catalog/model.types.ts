@@ -36,4 +36,7 @@ export class Model {
 
   @Field(() => Int, { description: 'The context window, in tokens.' })
   contextWindow: number;
+
+  @Field(() => Date, { nullable: true, description: 'When the provider stops serving this model; null when no date is announced.' })
+  retiresAt?: Date | null;
 }

@@ -40,6 +40,10 @@ export class ProviderConnectionEntity extends Timestamped {
   @Column({ name: 'last_verified_at', type: 'timestamptz', nullable: true })
   lastVerifiedAt: Date | null;
 
+  /** When a run or an upload last sent a request with the key; moved at most once a minute (see ProviderKeys.noteUse). */
+  @Column({ name: 'last_used_at', type: 'timestamptz', nullable: true })
+  lastUsedAt: Date | null;
+
   @ManyToOne(() => OrganizationEntity, { onDelete: 'CASCADE' })
   @JoinColumn({ name: 'organization_id', foreignKeyConstraintName: 'provider_connection_organization_id_fkey' })
   organization?: OrganizationEntity;

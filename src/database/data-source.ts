@@ -4,13 +4,14 @@ import { DataSource } from 'typeorm';
 import { AgentEntity } from '../agents/agent.entity';
 import { AuditEventEntity } from '../audit/audit-event.entity';
 import { RunAttemptEntity, RunEntity } from '../runs/run.entity';
+import { ModelCooldownEntity } from '../connections/model-cooldown.entity';
 import { ProviderConnectionEntity } from '../connections/provider-connection.entity';
 import { ModelSettingsEntity } from '../model-settings/model-settings.entity';
 import { MembershipEntity } from '../organizations/membership.entity';
 import { OrganizationEntity } from '../organizations/organization.entity';
 import type { SqlLogger } from './sql-logger';
 
-export const ENTITIES = [OrganizationEntity, MembershipEntity, ProviderConnectionEntity, AuditEventEntity, ModelSettingsEntity, AgentEntity, RunEntity, RunAttemptEntity];
+export const ENTITIES = [OrganizationEntity, MembershipEntity, ProviderConnectionEntity, AuditEventEntity, ModelSettingsEntity, AgentEntity, RunEntity, RunAttemptEntity, ModelCooldownEntity];
 
 /** Compiled: dist/migrations/*.js; under ts-node or jest: migrations/*.ts. */
 export const MIGRATIONS_GLOB = path.join(__dirname, '..', '..', 'migrations', '*.{js,ts}');

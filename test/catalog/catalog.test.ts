@@ -151,3 +151,43 @@ describe('Catalog', () => {
     });
   });
 });
+
+describe('retiring models', () => {
+  const NOW = Date.parse('2026-12-01T12:00:00Z');
+  const DAY = 86_400_000;
+  const dated = (id: string, retiresInDays?: number, successorId?: string): CatalogModel => ({
+    ...(catalog.find('claude-sonnet-4-6') as CatalogModel),
+    id,
+    ...(retiresInDays === undefined ? {} : { retiresAt: new Date(NOW + retiresInDays * DAY) }),
+    ...(successorId === undefined ? {} : { successorId }),
+  });
+  const dates = new Catalog([dated('now-on'), dated('in-30-days', 30, 'now-on'), dated('in-90-days', 90), dated('in-91-days', 91), dated('gone', -1, 'now-on')]);
+  const model = (id: string) => dates.get(id);
+
+  it('announces no retirement for the production catalog', () => {
+    expect(MODEL_CATALOG.filter((entry) => entry.retiresAt !== undefined || entry.successorId !== undefined)).toEqual([]);
+  });
+
+  it('calls a model retired from its date on', () => {
+    expect(dates.isRetired(model('gone'), NOW)).toBe(true);
+    expect(dates.isRetired(model('in-30-days'), NOW + 30 * DAY)).toBe(true);
+    expect(dates.isRetired(model('in-30-days'), NOW)).toBe(false);
+    expect(dates.isRetired(model('now-on'), NOW)).toBe(false);
+  });
+
+  it('calls a model retiring soon within 90 days of its date, and not once retired', () => {
+    expect(['now-on', 'in-30-days', 'in-90-days', 'in-91-days', 'gone'].filter((id) => dates.isRetiringSoon(model(id), NOW))).toEqual([
+      'in-30-days',
+      'in-90-days',
+    ]);
+  });
+
+  it('names the successor, or none', () => {
+    expect(dates.successorOf(model('gone'))?.id).toBe('now-on');
+    expect(dates.successorOf(model('in-90-days'))).toBeNull();
+  });
+
+  it('refuses a successor it does not hold', () => {
+    expect(() => new Catalog([dated('orphan', 10, 'nowhere')])).toThrow('nowhere');
+  });
+});
