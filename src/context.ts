@@ -1,20 +1,21 @@
 import type { DataSource } from 'typeorm';
-import { type AgentLoaders, createAgentLoaders } from './agents/agent.loaders';
-import { createAuditLoader } from './audit/audit-log.loaders';
+import { type AgentLoaders, createAgentLoaders } from './agents/agent.repository';
+import { type AuditLoaders, createAuditLoaders } from './audit/audit.repository';
 import { Access } from './auth/access';
-import { createConnectionLoader } from './connections/provider-connection.loaders';
+import { type ConnectionLoaders, createConnectionLoaders } from './connections/connection.repository';
 import type { Authentication, Principal } from './auth/authentication';
 import type { Logger } from './logger';
 import type { Catalog } from './catalog/catalog';
 import { createModelSettingsLoaders, type ModelSettingsLoaders } from './model-settings/model-settings.loaders';
 import { createRunLoaders, type RunLoaders } from './runs/run.loaders';
 import { createOrganizationLoaders, type OrganizationLoaders } from './organizations/organization.loaders';
+import { createRepositories, type Repositories } from './repositories';
 
 /** Every per-request loader, by domain. Never shared between requests (or users). */
 export interface Loaders {
   organizations: OrganizationLoaders;
-  connections: ReturnType<typeof createConnectionLoader>;
-  auditPages: ReturnType<typeof createAuditLoader>;
+  connections: ConnectionLoaders;
+  audit: AuditLoaders;
   modelSettings: ModelSettingsLoaders;
   agents: AgentLoaders;
   runs: RunLoaders;
@@ -27,6 +28,8 @@ export interface RequestContext {
   principal: Principal | null;
   /** Why the request has no principal, when it has none. */
   authFailure: string | undefined;
+  /** The request's repositories: every statement it sends goes through them. */
+  repos: Repositories;
   loaders: Loaders;
   access: Access;
   /** Aborted when the caller goes away before its answer is sent; long work (a run's provider call) stops then. */
@@ -41,13 +44,14 @@ export function createRequestContext(
   log: Logger,
   signal?: AbortSignal,
 ): RequestContext {
+  const repos = createRepositories(dataSource);
   const organizations = createOrganizationLoaders(dataSource);
   const loaders: Loaders = {
     organizations,
-    connections: createConnectionLoader(dataSource),
-    auditPages: createAuditLoader(dataSource),
-    modelSettings: createModelSettingsLoaders(dataSource, catalog, organizations, authentication.principal?.userId ?? null),
-    agents: createAgentLoaders(dataSource),
+    connections: createConnectionLoaders(repos.connections),
+    audit: createAuditLoaders(repos.audit),
+    modelSettings: createModelSettingsLoaders(dataSource, repos.modelSettings, catalog, organizations, authentication.principal?.userId ?? null),
+    agents: createAgentLoaders(repos.agents),
     runs: createRunLoaders(dataSource),
   };
   return {
@@ -55,6 +59,7 @@ export function createRequestContext(
     log,
     principal: authentication.principal,
     authFailure: authentication.principal ? undefined : authentication.failure,
+    repos,
     loaders,
     access: new Access(authentication.principal, loaders.organizations, loaders.modelSettings.walks),
     signal,

@@ -38,19 +38,19 @@ export function createServices(dataSource: DataSource, config: Config, { catalog
   const organizations = new OrganizationService(dataSource, audit);
   const vault = new KeyVault(config.encryptionKeys);
   const checker = new ProviderKeyChecker(config.providers, config.providers.checkTimeoutMs);
-  const modelSettings = new ModelSettingsService(dataSource, organizations, audit, catalog);
-  const agents = new AgentService(dataSource, organizations, modelSettings, audit, catalog);
+  const modelSettings = new ModelSettingsService(organizations, audit, catalog);
+  const agents = new AgentService(organizations, modelSettings, audit, catalog);
   const keys = new ProviderKeys(vault, config.providers);
   const { requestTimeoutMs } = config.providers;
   return {
     audit,
     organizations,
     memberships: new MembershipService(dataSource, organizations, audit),
-    connections: new ProviderConnectionService(dataSource, vault, checker, organizations, audit, modelSettings.connectionDependents),
+    connections: new ProviderConnectionService(vault, checker, organizations, audit, modelSettings.connectionDependents),
     modelSettings,
     agents,
     runs: new RunService(dataSource, agents, modelSettings, keys, config.providers, config.providers, catalog),
-    uploads: new FileUploadService(dataSource, organizations, modelSettings, keys, config.providers, requestTimeoutMs),
+    uploads: new FileUploadService(organizations, modelSettings, keys, config.providers, requestTimeoutMs),
     catalog,
   };
 }

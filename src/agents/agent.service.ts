@@ -1,4 +1,3 @@
-import type { DataSource } from 'typeorm';
 import { AuditAction } from '../audit/audit-event.entity';
 import type { AuditLogService } from '../audit/audit-log.service';
 import type { Catalog } from '../catalog/catalog';
@@ -6,10 +5,11 @@ import { findPin, type ModelOption } from '../catalog/model-options';
 import type { RequestContext } from '../context';
 import { notFound } from '../errors';
 import type { ModelSettingsService } from '../model-settings/model-settings.service';
+import { invalidate } from '../invalidation';
 import { checkedName } from '../names';
 import type { OrganizationEntity } from '../organizations/organization.entity';
 import type { OrganizationService } from '../organizations/organization.service';
-import { AGENT_NAME_MAX_LENGTH, AgentEntity } from './agent.entity';
+import { AGENT_NAME_MAX_LENGTH, type AgentEntity } from './agent.entity';
 
 /** The audit view of an agent. */
 function audited(agent: AgentEntity): Record<string, unknown> {
@@ -23,7 +23,6 @@ function audited(agent: AgentEntity): Record<string, unknown> {
  */
 export class AgentService {
   constructor(
-    private readonly dataSource: DataSource,
     private readonly organizations: OrganizationService,
     private readonly settings: ModelSettingsService,
     private readonly audit: AuditLogService,
@@ -79,12 +78,12 @@ export class AgentService {
     const effective = await this.settings.effective(ctx, input.organizationId);
     const { organizationId } = effective;
     const pin = input.model === undefined || input.model === null ? effective.primary : await this.settings.resolve(ctx, organizationId, input.model);
-    const agent = await this.dataSource.transaction(async (manager) => {
-      const created = await manager.save(manager.create(AgentEntity, { organizationId, name, modelId: pin.model.id, billing: pin.billing }));
-      await this.audit.record(manager, ctx, { organizationId, action: AuditAction.AGENT_CREATED, after: audited(created) });
+    const agent = await ctx.repos.transaction(async (tx) => {
+      const created = await tx.agents.insert({ organizationId, name, modelId: pin.model.id, billing: pin.billing });
+      await this.audit.record(tx, ctx, { organizationId, action: AuditAction.AGENT_CREATED, after: audited(created) });
       return created;
     });
-    this.forgetAgents(ctx, agent);
+    invalidate.agent(ctx, agent);
     ctx.log.info({ organizationId, agentId: agent.id, modelId: agent.modelId }, 'agent created');
     return agent;
   }
@@ -93,26 +92,20 @@ export class AgentService {
   async setModel(ctx: RequestContext, input: { agentId: string; model: string }): Promise<AgentEntity> {
     const agent = await this.get(ctx, input.agentId);
     const pin = await this.settings.resolve(ctx, agent.organizationId, input.model);
-    const updated = await this.dataSource.transaction('READ COMMITTED', async (manager) => {
-      const current = await manager.findOne(AgentEntity, { where: { id: agent.id }, lock: { mode: 'pessimistic_write' } });
+    const updated = await ctx.repos.transaction(async (tx) => {
+      const current = await tx.agents.lock(agent.id);
       if (!current) throw notFound('Agent', agent.id);
       if (current.modelId === pin.model.id && current.billing === pin.billing) return current;
-      await manager.update(AgentEntity, { id: agent.id }, { modelId: pin.model.id, billing: pin.billing });
-      const changed = await manager.findOneByOrFail(AgentEntity, { id: agent.id });
-      await this.audit.record(manager, ctx, {
+      const changed = await tx.agents.setPin(agent.id, { modelId: pin.model.id, billing: pin.billing });
+      await this.audit.record(tx, ctx, {
         organizationId: agent.organizationId,
         action: AuditAction.AGENT_MODEL_CHANGED,
         before: audited(current),
         after: audited(changed),
       });
       return changed;
-    });
-    this.forgetAgents(ctx, agent);
+    }, 'READ COMMITTED');
+    invalidate.agent(ctx, agent);
     return updated;
-  }
-
-  private forgetAgents(ctx: RequestContext, agent: AgentEntity): void {
-    ctx.loaders.agents.byId.clear(agent.id);
-    ctx.loaders.agents.ofOrganization.clear(agent.organizationId);
   }
 }

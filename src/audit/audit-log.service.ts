@@ -1,17 +1,10 @@
-import type { EntityManager } from 'typeorm';
 import type { RequestContext } from '../context';
+import { normalizeId } from '../database/keys';
 import { badInput } from '../errors';
-import { normalizeId } from '../organizations/organization.loaders';
-import type { AuditAction, AuditEventEntity } from './audit-event.entity';
+import type { Repositories } from '../repositories';
+import type { AuditEventEntity } from './audit-event.entity';
 import type { AuditEventConnection } from './audit-log.types';
-
-/** What one change looked like: never a key (connections appear by provider and key hint). */
-export interface AuditChange {
-  organizationId: string;
-  action: AuditAction;
-  before?: Record<string, unknown> | null;
-  after?: Record<string, unknown> | null;
-}
+import type { AuditChange } from './audit.repository';
 
 export const AUDIT_PAGE_DEFAULT = 20;
 /** The most events one page holds; larger `first` values are capped to it. */
@@ -33,13 +26,10 @@ function positionOf(cursor: string): string {
 
 /** The audit log (DESIGN.md section 5): every change made through a mutation, in its transaction. */
 export class AuditLogService {
-  /** Writes the event of a change, with the change's own transaction (`manager`). */
-  async record(manager: EntityManager, ctx: RequestContext, change: AuditChange): Promise<void> {
+  /** Writes the event of a change, in the change's own transaction (`tx`). */
+  async record(tx: Pick<Repositories, 'audit'>, ctx: RequestContext, change: AuditChange): Promise<void> {
     if (!ctx.principal) throw new Error('A change without a caller cannot be audited');
-    await manager.query(
-      'INSERT INTO audit_event (organization_id, actor_id, action, before, after) VALUES ($1, $2, $3, $4, $5)',
-      [change.organizationId, ctx.principal.userId, change.action, change.before ?? null, change.after ?? null],
-    );
+    await tx.audit.record(ctx.principal.userId, change);
   }
 
   /** A page of an organization's events, newest first, as a cursor connection. */
@@ -50,7 +40,7 @@ export class AuditLogService {
   ): Promise<AuditEventConnection> {
     const first = args.first ?? AUDIT_PAGE_DEFAULT;
     if (!Number.isInteger(first) || first < 0) throw badInput('first must be zero or more', 'first');
-    const page = await ctx.loaders.auditPages.load({
+    const page = await ctx.loaders.audit.pages.load({
       organizationId: normalizeId(organizationId),
       first: Math.min(first, AUDIT_PAGE_MAX),
       beforePosition: args.after ? positionOf(args.after) : null,

@@ -2,7 +2,7 @@ import { Provider, providerName } from '../catalog/catalog';
 import { DomainError, ErrorCode } from '../errors';
 import type { Logger } from '../logger';
 import { callProvider } from '../providers/provider-calls';
-import { anthropicClient, openaiClient, type ProviderEndpoints } from '../providers/provider-clients';
+import { anthropicClient, openaiClient, type ProviderEndpoints, rejectsKey } from '../providers/provider-clients';
 
 /**
  * Asks the provider whether it accepts a key, by listing models with it (DESIGN.md section 5):
@@ -26,7 +26,7 @@ export class ProviderKeyChecker {
     // Only the classification is logged: the provider's answer may quote the key.
     log.info({ provider, failure: { kind, httpStatus }, checkMs: Math.round(performance.now() - started) }, 'provider rejected or did not answer a key check');
     const name = providerName(provider);
-    if (httpStatus === 401 || httpStatus === 403) {
+    if (rejectsKey(result.failure)) {
       throw new DomainError(ErrorCode.INVALID_API_KEY, `${name} rejected the API key`, { provider, httpStatus });
     }
     // The call's own words, except for an HTTP answer: the key check names the status, not the provider's message.

@@ -1,10 +1,10 @@
-import type { EntityManager } from 'typeorm';
 import { Provider, providerName } from '../catalog/catalog';
 import { Billing, type ModelOption } from '../catalog/model-options';
 import type { Config } from '../config';
 import type { RequestContext } from '../context';
+import type { Repositories } from '../repositories';
 import type { KeyVault } from './key-vault';
-import { ConnectionStatus, ProviderConnectionEntity } from './provider-connection.entity';
+import { ConnectionStatus } from './provider-connection.entity';
 
 /**
  * Which key carries a call (DESIGN.md section 7): a BYOM connection's (the organization's own, or
@@ -51,7 +51,7 @@ export class ProviderKeys {
    */
   async routes(ctx: RequestContext, carriers: readonly KeyCarrier[]): Promise<KeyRoute[]> {
     const owners = new Set(carriers.flatMap((carrier) => (carrier.billing === Billing.PROVIDER_ACCOUNT && carrier.connectionOwnerId ? [carrier.connectionOwnerId] : [])));
-    const connections = (await Promise.all([...owners].map((owner) => ctx.loaders.connections.load(owner)))).flat();
+    const connections = (await Promise.all([...owners].map((owner) => ctx.loaders.connections.ofOrganization.load(owner)))).flat();
     return carriers.map(({ provider, billing, connectionOwnerId }) => {
       if (billing === Billing.PLATFORM_CREDITS) {
         return this.platformKey(provider)
@@ -90,17 +90,10 @@ export class ProviderKeys {
    * statement; a refusal is always written, whatever the route saw.
    * Answers the organization whose connection changed, or null.
    */
-  async markStatus(manager: EntityManager, route: KeyRoute, status: ConnectionStatus): Promise<string | null> {
+  async markStatus(repos: Pick<Repositories, 'connections'>, route: KeyRoute, status: ConnectionStatus): Promise<string | null> {
     if (route.kind !== 'CONNECTION') return null;
     if (status === ConnectionStatus.VERIFIED && route.status === ConnectionStatus.VERIFIED) return null;
-    const { raw } = await manager
-      .createQueryBuilder()
-      .update(ProviderConnectionEntity)
-      .set({ status, ...(status === ConnectionStatus.VERIFIED ? { lastVerifiedAt: () => 'now()' } : {}) })
-      .where('id = :id AND encrypted_key = :ciphertext AND status <> :status', { id: route.connectionId, ciphertext: route.ciphertext, status })
-      .returning('id')
-      .execute();
-    return (raw as unknown[]).length > 0 ? route.organizationId : null;
+    return repos.connections.markKeyStatus(route.connectionId, route.ciphertext, status);
   }
 
   private platformKey(provider: Provider): string | undefined {

@@ -11,6 +11,7 @@ import { parseConfig, withDevSecrets } from '../config';
 import { DataDirLockedError, claimDataDir } from '../database/data-dir-lock';
 import { openDatabase } from '../database/database';
 import { createLogger } from '../logger';
+import { createRepositories } from '../repositories';
 import { KeyVault, KeyVaultError } from './key-vault';
 
 export interface ReencryptionReport {
@@ -31,15 +32,10 @@ export async function reencryptStoredKeys(
   const report: ReencryptionReport = { moved: 0, failed: [], batches: 0 };
   // Walks the table once by id, so rows that fail to decrypt are reported, not retried forever.
   let after = '00000000-0000-0000-0000-000000000000';
+  const repos = createRepositories(dataSource);
   for (;;) {
-    const { done, last } = await dataSource.transaction('READ COMMITTED', async (manager) => {
-      const rows: { id: string; organization_id: string; provider: string; encrypted_key: string }[] = await manager.query(
-        `SELECT id, organization_id, provider, encrypted_key FROM provider_connection
-         WHERE id > $1 AND NOT starts_with(encrypted_key, $2)
-         ORDER BY id LIMIT $3
-         FOR UPDATE`,
-        [after, vault.currentPrefix, batchSize],
-      );
+    const { done, last } = await repos.transaction(async (tx) => {
+      const rows = await tx.connections.lockStaleKeys(after, vault.currentPrefix, batchSize);
       if (rows.length === 0) return { done: true, last: after };
       const ids: string[] = [];
       const ciphertexts: string[] = [];
@@ -53,18 +49,11 @@ export async function reencryptStoredKeys(
           report.failed.push({ connectionId: row.id, reason: error.message });
         }
       }
-      if (ids.length > 0) {
-        await manager.query(
-          `UPDATE provider_connection c SET encrypted_key = u.encrypted_key
-           FROM unnest($1::uuid[], $2::text[]) AS u (id, encrypted_key)
-           WHERE c.id = u.id`,
-          [ids, ciphertexts],
-        );
-      }
+      if (ids.length > 0) await tx.connections.replaceKeys(ids, ciphertexts);
       report.moved += ids.length;
       report.batches += 1;
       return { done: rows.length < batchSize, last: rows[rows.length - 1].id };
-    });
+    }, 'READ COMMITTED');
     after = last;
     if (done) return report;
   }

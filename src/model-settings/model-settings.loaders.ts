@@ -15,7 +15,8 @@ import {
   uuidsOf,
 } from '../organizations/organization.loaders';
 import { computeEffectiveModels, type EffectiveModels, type OwnSettings } from './effective-models';
-import { ModelSettingsEntity } from './model-settings.entity';
+import type { ModelSettingsEntity } from './model-settings.entity';
+import type { ModelSettingsRepository } from './model-settings.repository';
 
 /**
  * An organization as one walk up the tree finds it for the caller: its row, the caller's role in
@@ -34,8 +35,6 @@ export interface ModelSettingsLoaders {
   own: DataLoader<string, ModelSettingsEntity | null>;
   /** An organization's walk; null for an unknown organization. Each batch is one statement. */
   walks: DataLoader<string, OrganizationWalk | null>;
-  /** Forgets walks, of one organization or all, after a change to what they read. */
-  forget(organizationId?: string): void;
 }
 
 interface WalkRow {
@@ -150,6 +149,7 @@ async function loadWalks(dataSource: DataSource, catalog: Catalog, ids: string[]
  */
 export function createModelSettingsLoaders(
   dataSource: DataSource,
+  settings: ModelSettingsRepository,
   catalog: Catalog,
   organizations: Pick<OrganizationLoaders, 'byId'>,
   callerId: string | null,
@@ -162,18 +162,7 @@ export function createModelSettingsLoaders(
   }, options);
 
   return {
-    own: new DataLoader(async (keys) => {
-      const ids = uuidsOf(keys);
-      const rows = ids.length
-        ? await dataSource.getRepository(ModelSettingsEntity).createQueryBuilder('s').where('s.organization_id = ANY(:ids)', { ids }).getMany()
-        : [];
-      const byOrganization = new Map(rows.map((row) => [row.organizationId, row]));
-      return keys.map((key) => byOrganization.get(normalizeId(key)) ?? null);
-    }, options),
+    own: new DataLoader((keys) => settings.ofOrganizations(keys), options),
     walks,
-    forget(organizationId) {
-      if (organizationId === undefined) walks.clearAll();
-      else walks.clear(organizationId);
-    },
   };
 }

@@ -1,7 +1,9 @@
+import { AuditRepository } from '../audit/audit.repository';
 import type { DataSource } from 'typeorm';
 import { AuditAction } from '../audit/audit-event.entity';
 import type { AuditLogService } from '../audit/audit-log.service';
 import type { RequestContext } from '../context';
+import { invalidate } from '../invalidation';
 import { MembershipEntity, type OrgRole } from './membership.entity';
 import type { OrganizationEntity } from './organization.entity';
 import type { OrganizationService } from './organization.service';
@@ -28,7 +30,7 @@ export class MembershipService {
       );
       // Setting the role a user already has changes nothing, and so is not an event.
       if (row.previous_role !== row.role) {
-        await this.audit.record(manager, ctx, {
+        await this.audit.record({ audit: new AuditRepository(manager) }, ctx, {
           organizationId: organization.id,
           action: AuditAction.MEMBERSHIP_SET,
           before: row.previous_role ? { userId: row.user_id, role: row.previous_role } : null,
@@ -43,7 +45,7 @@ export class MembershipService {
         updatedAt: row.updated_at,
       });
     });
-    this.forgetMemberships(ctx, input.userId);
+    invalidate.membership(ctx, input.userId);
     return membership;
   }
 
@@ -59,14 +61,14 @@ export class MembershipService {
         .returning(['role'])
         .execute();
       if (rows.length === 0) return false;
-      await this.audit.record(manager, ctx, {
+      await this.audit.record({ audit: new AuditRepository(manager) }, ctx, {
         organizationId: organization.id,
         action: AuditAction.MEMBERSHIP_REMOVED,
         before: { userId: input.userId, role: (rows as { role: OrgRole }[])[0].role },
       });
       return true;
     });
-    this.forgetMemberships(ctx, input.userId);
+    invalidate.membership(ctx, input.userId);
     return removed;
   }
 
@@ -84,12 +86,5 @@ export class MembershipService {
     return organizations
       .filter((organization): organization is OrganizationEntity => organization !== null)
       .sort((a, b) => a.name.localeCompare(b.name) || a.id.localeCompare(b.id));
-  }
-
-  private forgetMemberships(ctx: RequestContext, userId: string): void {
-    ctx.loaders.organizations.membershipsOfUser.clear(userId);
-    ctx.loaders.organizations.membersOf.clearAll();
-    // Walks carry the caller's role too.
-    ctx.access.forgetWalkedRoles();
   }
 }

@@ -1,8 +1,10 @@
+import { AuditRepository } from '../audit/audit.repository';
 import type { DataSource, EntityManager } from 'typeorm';
 import { AuditAction } from '../audit/audit-event.entity';
 import type { AuditLogService } from '../audit/audit-log.service';
 import type { RequestContext } from '../context';
 import { DomainError, ErrorCode, notFound } from '../errors';
+import { invalidate } from '../invalidation';
 import { checkedName } from '../names';
 import { ancestorChains, normalizeId } from './organization.loaders';
 import { ORGANIZATION_NAME_MAX_LENGTH, OrganizationEntity } from './organization.entity';
@@ -51,14 +53,14 @@ export class OrganizationService {
     const parentId = input.parentId ? normalizeId(input.parentId) : null;
     const organization = await this.dataSource.transaction(async (manager) => {
       const created = await manager.save(manager.create(OrganizationEntity, { name, parentId }));
-      await this.audit.record(manager, ctx, {
+      await this.audit.record({ audit: new AuditRepository(manager) }, ctx, {
         organizationId: created.id,
         action: AuditAction.ORGANIZATION_CREATED,
         after: { name, parentId },
       });
       return created;
     });
-    this.forgetTree(ctx);
+    invalidate.tree(ctx);
     return organization;
   }
 
@@ -86,7 +88,7 @@ export class OrganizationService {
         }
       }
       await manager.update(OrganizationEntity, { id }, { parentId });
-      await this.audit.record(manager, ctx, {
+      await this.audit.record({ audit: new AuditRepository(manager) }, ctx, {
         organizationId: id,
         action: AuditAction.ORGANIZATION_MOVED,
         before: { parentId: organization.parentId },
@@ -94,7 +96,7 @@ export class OrganizationService {
       });
       return manager.findOneByOrFail(OrganizationEntity, { id });
     });
-    this.forgetTree(ctx);
+    invalidate.tree(ctx);
     return moved;
   }
 
@@ -102,16 +104,5 @@ export class OrganizationService {
   private async isAncestor(manager: EntityManager, ancestorId: string, organizationId: string): Promise<boolean> {
     const chain = await ancestorChains(manager, [organizationId]);
     return chain.some((row) => row.id === ancestorId);
-  }
-
-  /** A change to the tree makes what this request's loaders remember of it stale. */
-  private forgetTree(ctx: RequestContext): void {
-    const loaders = ctx.loaders.organizations;
-    loaders.byId.clearAll();
-    loaders.children.clearAll();
-    loaders.hasChildren.clearAll();
-    loaders.ancestorIds.clearAll();
-    // What an organization inherits depends on where it stands.
-    ctx.loaders.modelSettings.forget();
   }
 }

@@ -52,6 +52,11 @@ export interface ProviderFailure {
   httpStatus?: number;
 }
 
+/** Whether a failure says the key itself was refused (HTTP 401 or 403): the connection it came from is then INVALID. */
+export function rejectsKey(failure: ProviderFailure): boolean {
+  return failure.kind === 'HTTP' && (failure.httpStatus === 401 || failure.httpStatus === 403);
+}
+
 /** Classifies an error thrown by either SDK. */
 export function describeProviderFailure(error: unknown): ProviderFailure {
   if (error instanceof Anthropic.APIConnectionTimeoutError || error instanceof OpenAI.APIConnectionTimeoutError) {

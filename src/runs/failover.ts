@@ -85,8 +85,3 @@ export function classifyFailure(failure: ProviderFailure): FailureClass {
       return { reason: 'UNEXPECTED_RESPONSE', retriable: false };
   }
 }
-
-/** Whether a failure says the key itself was refused: the connection it came from is then INVALID. */
-export function rejectsKey(failure: ProviderFailure): boolean {
-  return failure.kind === 'HTTP' && (failure.httpStatus === 401 || failure.httpStatus === 403);
-}

@@ -5,14 +5,16 @@ import type { AgentService } from '../agents/agent.service';
 import { type Catalog, type CatalogModel, ModelCapability } from '../catalog/catalog';
 import { Billing, findPin, type ModelOption } from '../catalog/model-options';
 import { ConnectionStatus } from '../connections/provider-connection.entity';
+import { ConnectionRepository } from '../connections/connection.repository';
 import { carrierOf, type KeyRoute, type ProviderKeys } from '../connections/provider-keys';
+import { invalidate } from '../invalidation';
 import type { RequestContext } from '../context';
 import { DomainError, ErrorCode, badInput, notFound } from '../errors';
 import type { ModelSettingsService } from '../model-settings/model-settings.service';
 import type { OrganizationEntity } from '../organizations/organization.entity';
 import { sendChat, stoppedCall, type ChatRequest, type ChatTool } from '../providers/provider-calls';
-import { type CallStop, isCallStop, type ProviderEndpoints } from '../providers/provider-clients';
-import { classifyFailure, planRun, rejectsKey, type RunStep } from './failover';
+import { type CallStop, isCallStop, type ProviderEndpoints, rejectsKey } from '../providers/provider-clients';
+import { classifyFailure, planRun, type RunStep } from './failover';
 import { AttemptOutcome, RunAttemptEntity, RunEntity, RunStatus, type RunOutputValue, type StoredProviderError } from './run.entity';
 import type { UsageSum } from './run.loaders';
 import { MessageRole } from './run.types';
@@ -220,12 +222,12 @@ export class RunService {
       await manager.insert(RunAttemptEntity, stored as QueryDeepPartialEntity<RunAttemptEntity>[]);
       const owners: string[] = [];
       for (const { route, status } of statusChanges) {
-        const owner = await this.keys.markStatus(manager, route, status);
+        const owner = await this.keys.markStatus({ connections: new ConnectionRepository(manager) }, route, status);
         if (owner) owners.push(owner);
       }
       return owners;
     });
-    for (const owner of changed) ctx.loaders.connections.clear(owner);
+    invalidate.keyStatus(ctx, changed);
     ctx.loaders.runs.byId.prime(run.id, run);
     ctx.loaders.runs.attempts.prime(run.id, stored);
     ctx.log.info(

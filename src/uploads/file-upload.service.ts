@@ -1,4 +1,3 @@
-import type { DataSource } from 'typeorm';
 import { Provider } from '../catalog/catalog';
 import { Billing } from '../catalog/model-options';
 import { ConnectionStatus } from '../connections/provider-connection.entity';
@@ -6,10 +5,11 @@ import { carrierOf, type KeyCarrier, type ProviderKeys } from '../connections/pr
 import type { RequestContext } from '../context';
 import { DomainError, ErrorCode, badInput } from '../errors';
 import type { ModelSettingsService } from '../model-settings/model-settings.service';
+import { invalidate } from '../invalidation';
 import { checkedName } from '../names';
 import type { OrganizationService } from '../organizations/organization.service';
 import { uploadAnthropicFile } from '../providers/provider-calls';
-import type { ProviderEndpoints } from '../providers/provider-clients';
+import { type ProviderEndpoints, rejectsKey } from '../providers/provider-clients';
 
 /** The largest file accepted, decoded. */
 export const UPLOAD_MAX_BYTES = 10 * 1024 * 1024;
@@ -46,7 +46,6 @@ function decodeUpload(contentBase64: string): Buffer {
  */
 export class FileUploadService {
   constructor(
-    private readonly dataSource: DataSource,
     private readonly organizations: OrganizationService,
     private readonly settings: ModelSettingsService,
     private readonly keys: ProviderKeys,
@@ -85,9 +84,9 @@ export class FileUploadService {
     if (!result.ok) {
       const { failure } = result;
       ctx.log.info({ organizationId: organization.id, billing: carrier.billing, failure: { kind: failure.kind, httpStatus: failure.httpStatus } }, 'file upload failed');
-      if (failure.httpStatus === 401 || failure.httpStatus === 403) {
-        const owner = await this.dataSource.transaction((manager) => this.keys.markStatus(manager, route, ConnectionStatus.INVALID));
-        if (owner) ctx.loaders.connections.clear(owner);
+      if (rejectsKey(failure)) {
+        const owner = await this.keys.markStatus(ctx.repos, route, ConnectionStatus.INVALID);
+        if (owner) invalidate.keyStatus(ctx, [owner]);
         throw new DomainError(ErrorCode.INVALID_API_KEY, `Anthropic rejected the ${byom ? "organization's" : "platform's"} API key`, {
           provider: Provider.ANTHROPIC,
           httpStatus: failure.httpStatus,

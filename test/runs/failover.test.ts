@@ -1,7 +1,8 @@
 import { catalog, type CatalogModel } from '../../src/catalog/catalog';
 import { Billing, type ModelOption } from '../../src/catalog/model-options';
 import { sanitizeProviderMessage } from '../../src/providers/provider-calls';
-import { classifyFailure, planRun, rejectsKey, type RunStep } from '../../src/runs/failover';
+import { rejectsKey } from '../../src/providers/provider-clients';
+import { classifyFailure, planRun, type RunStep } from '../../src/runs/failover';
 
 /** The failover rules (DESIGN.md section 7), without a provider or a database. */
 

@@ -1,0 +1,50 @@
+/**
+ * The pure checks of model settings (DESIGN.md section 3): what an update may name, the version
+ * it expects, and what it warns about. No I/O: ModelSettingsService applies them before writing.
+ */
+import { type Catalog, type CatalogModel, ModelCapability } from '../catalog/catalog';
+import { DomainError, ErrorCode, badInput } from '../errors';
+
+/** A model of the catalog by full id; BAD_USER_INPUT naming the valid ids for anything else (an alias too). */
+export function catalogModel(catalog: Catalog, id: string, field: string): CatalogModel {
+  const model = catalog.find(id);
+  if (model) return model;
+  const ids = catalog.models.map((entry) => entry.id).join(', ');
+  const alias = catalog.aliases().includes(id) ? ` ('${id}' is an alias: settings pin a full model id)` : '';
+  throw badInput(`${field} must be a full model id of the catalog${alias}; valid ids: ${ids}`, field);
+}
+
+/** An `expectedVersion` as given: null (no check), or zero (no settings yet) or more. */
+export function checkedExpectedVersion(expectedVersion: number | null | undefined): number | null {
+  if (expectedVersion == null) return null;
+  if (!Number.isInteger(expectedVersion) || expectedVersion < 0) throw badInput('expectedVersion must be zero (no settings yet) or more', 'expectedVersion');
+  return expectedVersion;
+}
+
+/** CONFLICT: the caller expected `expectedVersion`, the settings are at `stored` (0: none). */
+export function versionConflict(expectedVersion: number, stored: number): DomainError {
+  return new DomainError(
+    ErrorCode.CONFLICT,
+    stored === 0
+      ? `The organization has no model settings (version 0), not version ${expectedVersion}: reload them and try again`
+      : `The model settings are at version ${stored}, not ${expectedVersion}: someone changed them meanwhile; reload them and try again`,
+    { field: 'expectedVersion', expectedVersion, currentVersion: stored },
+  );
+}
+
+/** What an update warns about: tool use that will degrade, and a fallback that cannot do all the primary does. */
+export function settingsWarnings(primary: CatalogModel, fallback: CatalogModel | null): string[] {
+  const warnings: string[] = [];
+  for (const [role, model] of [['primary', primary], ['fallback', fallback]] as const) {
+    if (model && !model.capabilities.includes(ModelCapability.AGENT_TOOLS)) {
+      warnings.push(`The ${role} model ${model.id} lacks AGENT_TOOLS: agents' tool use degrades to text-only answers on it.`);
+    }
+  }
+  if (fallback) {
+    const missing = primary.capabilities.filter((capability) => !fallback.capabilities.includes(capability));
+    if (missing.length > 0) {
+      warnings.push(`The fallback model ${fallback.id} lacks ${missing.join(', ')} of the primary model ${primary.id}.`);
+    }
+  }
+  return warnings;
+}
