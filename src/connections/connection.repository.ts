@@ -13,12 +13,13 @@ interface ConnectionRow {
   status: ConnectionStatus;
   rotated_at: Date | null;
   last_verified_at: Date | null;
+  last_used_at: Date | null;
   created_at: Date;
   updated_at: Date;
 }
 
-const CONNECTION_COLUMNS = 'c.id, c.organization_id, c.provider, c.encrypted_key, c.key_hint, c.status, c.rotated_at, c.last_verified_at, c.created_at, c.updated_at';
-const RETURNED_COLUMNS = 'id, organization_id, provider, encrypted_key, key_hint, status, rotated_at, last_verified_at, created_at, updated_at';
+const CONNECTION_COLUMNS = 'c.id, c.organization_id, c.provider, c.encrypted_key, c.key_hint, c.status, c.rotated_at, c.last_verified_at, c.last_used_at, c.created_at, c.updated_at';
+const RETURNED_COLUMNS = 'id, organization_id, provider, encrypted_key, key_hint, status, rotated_at, last_verified_at, last_used_at, created_at, updated_at';
 
 function toConnection(row: ConnectionRow): ProviderConnectionEntity {
   return Object.assign(new ProviderConnectionEntity(), {
@@ -30,6 +31,7 @@ function toConnection(row: ConnectionRow): ProviderConnectionEntity {
     status: row.status,
     rotatedAt: row.rotated_at,
     lastVerifiedAt: row.last_verified_at,
+    lastUsedAt: row.last_used_at,
     createdAt: row.created_at,
     updatedAt: row.updated_at,
   });
