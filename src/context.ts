@@ -6,9 +6,9 @@ import { type ConnectionLoaders, createConnectionLoaders } from './connections/c
 import type { Authentication, Principal } from './auth/authentication';
 import type { Logger } from './logger';
 import type { Catalog } from './catalog/catalog';
-import { createModelSettingsLoaders, type ModelSettingsLoaders } from './model-settings/model-settings.loaders';
+import { createModelSettingsLoaders, type ModelSettingsLoaders } from './model-settings/model-settings.repository';
 import { createRunLoaders, type RunLoaders } from './runs/run.loaders';
-import { createOrganizationLoaders, type OrganizationLoaders } from './organizations/organization.loaders';
+import { createOrganizationLoaders, type OrganizationLoaders } from './organizations/organization.repository';
 import { createRepositories, type Repositories } from './repositories';
 
 /** Every per-request loader, by domain. Never shared between requests (or users). */
@@ -45,12 +45,12 @@ export function createRequestContext(
   signal?: AbortSignal,
 ): RequestContext {
   const repos = createRepositories(dataSource);
-  const organizations = createOrganizationLoaders(dataSource);
+  const organizations = createOrganizationLoaders(repos.organizations);
   const loaders: Loaders = {
     organizations,
     connections: createConnectionLoaders(repos.connections),
     audit: createAuditLoaders(repos.audit),
-    modelSettings: createModelSettingsLoaders(dataSource, repos.modelSettings, catalog, organizations, authentication.principal?.userId ?? null),
+    modelSettings: createModelSettingsLoaders(repos.modelSettings, catalog, organizations, authentication.principal?.userId ?? null),
     agents: createAgentLoaders(repos.agents),
     runs: createRunLoaders(dataSource),
   };

@@ -4,6 +4,7 @@ import { AgentRepository } from './agents/agent.repository';
 import { AuditRepository } from './audit/audit.repository';
 import { ConnectionRepository } from './connections/connection.repository';
 import { ModelSettingsRepository } from './model-settings/model-settings.repository';
+import { OrganizationRepository } from './organizations/organization.repository';
 
 /**
  * Every domain's repository, made per request (and per transaction): each holds all of its
@@ -15,6 +16,7 @@ export interface Repositories {
   audit: AuditRepository;
   connections: ConnectionRepository;
   modelSettings: ModelSettingsRepository;
+  organizations: OrganizationRepository;
   /**
    * Runs `work` in one transaction, with repositories bound to it: a change that spans domains
    * hands them on (`tx`), so that every statement of the change is in the same transaction.
@@ -29,6 +31,7 @@ function bound(db: DataSource | EntityManager, transaction: Repositories['transa
     audit: new AuditRepository(db),
     connections: new ConnectionRepository(db),
     modelSettings: new ModelSettingsRepository(db),
+    organizations: new OrganizationRepository(db),
     transaction,
   };
 }

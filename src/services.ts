@@ -35,7 +35,7 @@ export interface RoutingOptions {
 
 export function createServices(dataSource: DataSource, config: Config, { catalog = defaultCatalog, clock = systemClock }: RoutingOptions = {}): Services {
   const audit = new AuditLogService();
-  const organizations = new OrganizationService(dataSource, audit);
+  const organizations = new OrganizationService(audit);
   const vault = new KeyVault(config.encryptionKeys);
   const checker = new ProviderKeyChecker(config.providers, config.providers.checkTimeoutMs);
   const modelSettings = new ModelSettingsService(organizations, audit, catalog);
@@ -45,7 +45,7 @@ export function createServices(dataSource: DataSource, config: Config, { catalog
   return {
     audit,
     organizations,
-    memberships: new MembershipService(dataSource, organizations, audit),
+    memberships: new MembershipService(organizations, audit),
     connections: new ProviderConnectionService(vault, checker, organizations, audit, modelSettings.connectionDependents),
     modelSettings,
     agents,

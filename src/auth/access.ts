@@ -1,7 +1,8 @@
 import type DataLoader from 'dataloader';
-import type { OrganizationWalk } from '../model-settings/model-settings.loaders';
+import { normalizeId } from '../database/keys';
 import { OrgRole } from '../organizations/membership.entity';
-import { normalizeId, type OrganizationLoaders } from '../organizations/organization.loaders';
+import type { OrganizationWalk } from '../organizations/organization-walk';
+import type { OrganizationLoaders } from '../organizations/organization.repository';
 import type { Principal } from './authentication';
 
 /**

@@ -3,7 +3,7 @@ import { type GraphQLResolveInfo, type GraphQLSchema, isUnionType, Kind, type Se
 import { middleware, type IMiddlewareFieldMap, type IMiddlewareGenerator, type IMiddlewareTypeMap } from 'graphql-middleware';
 import { allow, and, chain, deny, type IRules, rule, shield } from 'graphql-shield';
 import type { RequestContext } from '../context';
-import { normalizeId } from '../organizations/organization.loaders';
+import { normalizeId } from '../database/keys';
 import { DomainError, ErrorCode, badInput, unauthenticated } from '../errors';
 
 /**

@@ -1,16 +1,13 @@
-import { AuditRepository } from '../audit/audit.repository';
-import type { DataSource } from 'typeorm';
 import { AuditAction } from '../audit/audit-event.entity';
 import type { AuditLogService } from '../audit/audit-log.service';
 import type { RequestContext } from '../context';
 import { invalidate } from '../invalidation';
-import { MembershipEntity, type OrgRole } from './membership.entity';
+import type { MembershipEntity, OrgRole } from './membership.entity';
 import type { OrganizationEntity } from './organization.entity';
 import type { OrganizationService } from './organization.service';
 
 export class MembershipService {
   constructor(
-    private readonly dataSource: DataSource,
     private readonly organizations: OrganizationService,
     private readonly audit: AuditLogService,
   ) {}
@@ -18,32 +15,18 @@ export class MembershipService {
   /** Gives a user a role in an organization, replacing any role they had there. */
   async set(ctx: RequestContext, input: { organizationId: string; userId: string; role: OrgRole }): Promise<MembershipEntity> {
     const organization = await this.organizations.get(ctx, input.organizationId);
-    const membership = await this.dataSource.transaction(async (manager) => {
-      // One statement: a concurrent removal cannot slip between writing the row and reading it
-      // back, and the role it replaced comes from the same snapshot.
-      const [row] = await manager.query(
-        `WITH previous AS (SELECT role FROM membership WHERE organization_id = $1 AND user_id = $2)
-         INSERT INTO membership (organization_id, user_id, role) VALUES ($1, $2, $3)
-         ON CONFLICT (organization_id, user_id) DO UPDATE SET role = EXCLUDED.role, updated_at = now()
-         RETURNING organization_id, user_id, role, created_at, updated_at, (SELECT role FROM previous) AS previous_role`,
-        [organization.id, input.userId, input.role],
-      );
+    const membership = await ctx.repos.transaction(async (tx) => {
+      const { membership: set, previousRole } = await tx.organizations.setMembership(organization.id, input.userId, input.role);
       // Setting the role a user already has changes nothing, and so is not an event.
-      if (row.previous_role !== row.role) {
-        await this.audit.record({ audit: new AuditRepository(manager) }, ctx, {
+      if (previousRole !== set.role) {
+        await this.audit.record(tx, ctx, {
           organizationId: organization.id,
           action: AuditAction.MEMBERSHIP_SET,
-          before: row.previous_role ? { userId: row.user_id, role: row.previous_role } : null,
-          after: { userId: row.user_id, role: row.role },
+          before: previousRole ? { userId: set.userId, role: previousRole } : null,
+          after: { userId: set.userId, role: set.role },
         });
       }
-      return manager.create(MembershipEntity, {
-        organizationId: row.organization_id,
-        userId: row.user_id,
-        role: row.role,
-        createdAt: row.created_at,
-        updatedAt: row.updated_at,
-      });
+      return set;
     });
     invalidate.membership(ctx, input.userId);
     return membership;
@@ -52,19 +35,13 @@ export class MembershipService {
   /** Removes a user's membership; false when they had none there. */
   async remove(ctx: RequestContext, input: { organizationId: string; userId: string }): Promise<boolean> {
     const organization = await this.organizations.get(ctx, input.organizationId);
-    const removed = await this.dataSource.transaction(async (manager) => {
-      const { raw: rows } = await manager
-        .createQueryBuilder()
-        .delete()
-        .from(MembershipEntity)
-        .where({ organizationId: organization.id, userId: input.userId })
-        .returning(['role'])
-        .execute();
-      if (rows.length === 0) return false;
-      await this.audit.record({ audit: new AuditRepository(manager) }, ctx, {
+    const removed = await ctx.repos.transaction(async (tx) => {
+      const role = await tx.organizations.removeMembership(organization.id, input.userId);
+      if (role === null) return false;
+      await this.audit.record(tx, ctx, {
         organizationId: organization.id,
         action: AuditAction.MEMBERSHIP_REMOVED,
-        before: { userId: input.userId, role: (rows as { role: OrgRole }[])[0].role },
+        before: { userId: input.userId, role },
       });
       return true;
     });

@@ -1,16 +1,12 @@
-import { AuditRepository } from '../audit/audit.repository';
-import type { DataSource, EntityManager } from 'typeorm';
 import { AuditAction } from '../audit/audit-event.entity';
 import type { AuditLogService } from '../audit/audit-log.service';
 import type { RequestContext } from '../context';
 import { DomainError, ErrorCode, notFound } from '../errors';
 import { invalidate } from '../invalidation';
 import { checkedName } from '../names';
-import { ancestorChains, normalizeId } from './organization.loaders';
-import { ORGANIZATION_NAME_MAX_LENGTH, OrganizationEntity } from './organization.entity';
-
-/** Serializes moves, so that two concurrent moves can never build a cycle together. */
-const TREE_LOCK_KEY = 0x62796f6d; // "byom"
+import { normalizeId } from '../database/keys';
+import type { Repositories } from '../repositories';
+import { ORGANIZATION_NAME_MAX_LENGTH, type OrganizationEntity } from './organization.entity';
 
 /** Trims an organization name and checks it: not blank, not too long, no control characters. */
 export function organizationName(raw: string): string {
@@ -18,10 +14,7 @@ export function organizationName(raw: string): string {
 }
 
 export class OrganizationService {
-  constructor(
-    private readonly dataSource: DataSource,
-    private readonly audit: AuditLogService,
-  ) {}
+  constructor(private readonly audit: AuditLogService) {}
 
   /** The organization, or NOT_FOUND. */
   async get(ctx: RequestContext, id: string): Promise<OrganizationEntity> {
@@ -51,9 +44,9 @@ export class OrganizationService {
     const name = organizationName(input.name);
     if (input.parentId) await this.get(ctx, input.parentId);
     const parentId = input.parentId ? normalizeId(input.parentId) : null;
-    const organization = await this.dataSource.transaction(async (manager) => {
-      const created = await manager.save(manager.create(OrganizationEntity, { name, parentId }));
-      await this.audit.record({ audit: new AuditRepository(manager) }, ctx, {
+    const organization = await ctx.repos.transaction(async (tx) => {
+      const created = await tx.organizations.insert({ name, parentId });
+      await this.audit.record(tx, ctx, {
         organizationId: created.id,
         action: AuditAction.ORGANIZATION_CREATED,
         after: { name, parentId },
@@ -73,13 +66,13 @@ export class OrganizationService {
   async move(ctx: RequestContext, input: { organizationId: string; parentId?: string | null }): Promise<OrganizationEntity> {
     const id = normalizeId(input.organizationId);
     const parentId = input.parentId ? normalizeId(input.parentId) : null;
-    const moved = await this.dataSource.transaction('READ COMMITTED', async (manager) => {
-      await manager.query('SELECT pg_advisory_xact_lock($1)', [TREE_LOCK_KEY]);
-      const organization = await manager.findOneBy(OrganizationEntity, { id });
+    const moved = await ctx.repos.transaction(async (tx) => {
+      await tx.organizations.lockTree();
+      const organization = await tx.organizations.find(id);
       if (!organization) throw notFound('Organization', id);
       if (parentId !== null) {
-        if (!(await manager.existsBy(OrganizationEntity, { id: parentId }))) throw notFound('Organization', parentId);
-        if (parentId === id || (await this.isAncestor(manager, id, parentId))) {
+        if (!(await tx.organizations.find(parentId))) throw notFound('Organization', parentId);
+        if (parentId === id || (await this.isAncestor(tx, id, parentId))) {
           throw new DomainError(
             ErrorCode.CYCLE,
             'An organization cannot move under itself or one of its own sub-organizations',
@@ -87,22 +80,22 @@ export class OrganizationService {
           );
         }
       }
-      await manager.update(OrganizationEntity, { id }, { parentId });
-      await this.audit.record({ audit: new AuditRepository(manager) }, ctx, {
+      const result = await tx.organizations.move(id, parentId);
+      await this.audit.record(tx, ctx, {
         organizationId: id,
         action: AuditAction.ORGANIZATION_MOVED,
         before: { parentId: organization.parentId },
         after: { parentId },
       });
-      return manager.findOneByOrFail(OrganizationEntity, { id });
-    });
+      return result;
+    }, 'READ COMMITTED');
     invalidate.tree(ctx);
     return moved;
   }
 
   /** Whether `ancestorId` stands on the chain from `organizationId` up to its root. */
-  private async isAncestor(manager: EntityManager, ancestorId: string, organizationId: string): Promise<boolean> {
-    const chain = await ancestorChains(manager, [organizationId]);
-    return chain.some((row) => row.id === ancestorId);
+  private async isAncestor(tx: Repositories, ancestorId: string, organizationId: string): Promise<boolean> {
+    const [chain] = await tx.organizations.ancestorIds([organizationId]);
+    return chain.includes(ancestorId);
   }
 }

@@ -2,7 +2,7 @@ import DataLoader from 'dataloader';
 import type { DataSource } from 'typeorm';
 import type { Provider } from '../catalog/catalog';
 import type { Billing } from '../catalog/model-options';
-import { groupBy, normalizeId, uuidsOf } from '../organizations/organization.loaders';
+import { groupBy, normalizeId, uuidsOf } from '../database/keys';
 import { RunAttemptEntity, RunEntity } from './run.entity';
 
 /** One organization's usage in [from, to). */

@@ -5,7 +5,7 @@ import { Client } from 'pg';
 import { signDevToken } from '../../src/auth/dev-token';
 import { MODEL_CATALOG, PLATFORM_DEFAULT, Provider } from '../../src/catalog/catalog';
 import { KeyVault, parseKeyRing } from '../../src/connections/key-vault';
-import { WALK, walkParameters } from '../../src/model-settings/model-settings.loaders';
+import { WALK, walkParameters } from '../../src/model-settings/model-settings.repository';
 import { makeTestKey } from '../support/provider-stand-in';
 import { TEST_ENCRYPTION_KEYS, TEST_JWT_SECRET } from '../support/test-server';
 import { mb, ms, percentile, printTable, type ServerProcess, startServerProcess, timed, verdict } from './support';

@@ -1,7 +1,7 @@
 import { Provider } from '../../src/catalog/catalog';
 import { preparedQuery } from '../../src/database/prepared';
-import { WALK_OF_FEW, walkParameters } from '../../src/model-settings/model-settings.loaders';
-import { FEW_ORGANIZATIONS, MEMBERSHIPS_OF_USER } from '../../src/organizations/organization.loaders';
+import { WALK_OF_FEW, walkParameters } from '../../src/model-settings/model-settings.repository';
+import { FEW_ORGANIZATIONS, MEMBERSHIPS_OF_USER } from '../../src/organizations/organization.repository';
 import type { OrganizationEntity } from '../../src/organizations/organization.entity';
 import { makeChain, makeConnection, makeMembership, makeModelSettings, makeOrganization, OrgRole } from '../support/factories';
 import { type GraphQLResponse, startTestServer, type TestServer } from '../support/test-server';
