@@ -7,8 +7,24 @@ import { printSubgraphSchema } from '../src/schema';
 const SCHEMA_FILE = path.join(__dirname, '..', 'schema', 'schema.graphql');
 /** The public contract, kept in the repository so that a clone alone can check against it. */
 const CONTRACT_FILE = path.join(__dirname, '..', 'schema', 'contract.graphql');
-/** Where the contract is published, beside the project in the team's workspace (absent in a bare clone). */
-const PUBLISHED_CONTRACT_FILE = path.join(__dirname, '..', '..', 'shared', 'design', 'contract.graphql');
+/**
+ * Where the design is published: beside the project in the team's workspace, or beside the folder
+ * of worktrees when this is one (absent in a bare clone).
+ */
+const published = (name: string) =>
+  [path.join(__dirname, '..', '..', 'shared', 'design', name), path.join(__dirname, '..', '..', '..', 'shared', 'design', name)].find((file) => existsSync(file)) ??
+  path.join(__dirname, '..', '..', 'shared', 'design', name);
+const PUBLISHED_CONTRACT_FILE = published('contract.graphql');
+/** The groups of additions the open issues bring, beside the contract. */
+const CONTRACT_NEXT_FILE = published('contract-next.graphql');
+
+/** One group of contract-next.graphql: the text under the rule whose heading starts with `heading`. */
+function contractNextGroup(heading: string): string {
+  const groups = readFileSync(CONTRACT_NEXT_FILE, 'utf8').split(/^# -{20,}\n/m);
+  const group = groups.find((text) => text.startsWith(`# ${heading}`));
+  if (!group) throw new Error(`contract-next.graphql has no group headed "${heading}"`);
+  return group;
+}
 
 
 describe('the emitted schema', () => {
@@ -46,5 +62,16 @@ describe('the emitted schema', () => {
 (existsSync(PUBLISHED_CONTRACT_FILE) ? describe : describe.skip)('schema/contract.graphql', () => {
   it('is the published contract, word for word (copy ../shared/design/contract.graphql when it changes)', () => {
     expect(readFileSync(CONTRACT_FILE, 'utf8')).toBe(readFileSync(PUBLISHED_CONTRACT_FILE, 'utf8'));
+  });
+});
+
+(existsSync(CONTRACT_NEXT_FILE) ? describe : describe.skip)('contract-next.graphql groups that are built', () => {
+  it.each(['The Models settings page'])('holds the group "%s" exactly as written (names, types, nullability, arguments)', async (heading) => {
+    const contract = readFileSync(CONTRACT_FILE, 'utf8');
+    const withGroup = buildSubgraphSchema(parse(`${contract}\n${contractNextGroup(heading)}`));
+    const ours = buildSubgraphSchema(parse(await printSubgraphSchema()));
+    expect(findBreakingChanges(withGroup, ours).map((change) => change.description)).toEqual([]);
+    const defaults = findDangerousChanges(withGroup, ours).filter((change) => !change.type.endsWith('_ADDED'));
+    expect(defaults.map((change) => change.description)).toEqual([]);
   });
 });

@@ -1,6 +1,7 @@
 import { Arg, Ctx, FieldResolver, Mutation, Resolver, Root } from 'type-graphql';
 import type { RequestContext } from '../context';
 import type { OrganizationEntity } from '../organizations/organization.entity';
+import type { OrganizationService } from '../organizations/organization.service';
 import { Organization } from '../organizations/organization.types';
 import type { ProviderConnectionEntity } from './provider-connection.entity';
 import type { ProviderConnectionService } from './provider-connection.service';
@@ -8,11 +9,19 @@ import { ConnectProviderInput, DisconnectProviderInput, ProviderConnection } fro
 
 @Resolver(() => ProviderConnection)
 export class ProviderConnectionResolver {
-  constructor(private readonly connections: ProviderConnectionService) {}
+  constructor(
+    private readonly connections: ProviderConnectionService,
+    private readonly organizations: OrganizationService,
+  ) {}
 
   @FieldResolver(() => Date, { description: 'When the provider was first connected.' })
   connectedAt(@Root() connection: ProviderConnectionEntity): Date {
     return connection.createdAt;
+  }
+
+  @FieldResolver(() => Organization, { description: 'The organization that connected this account.' })
+  organization(@Ctx() ctx: RequestContext, @Root() connection: ProviderConnectionEntity): Promise<OrganizationEntity> {
+    return this.organizations.get(ctx, connection.organizationId);
   }
 
   @Mutation(() => ProviderConnection, {

@@ -13,12 +13,27 @@ import type { ProviderKeyChecker } from './provider-check';
 import type { Repositories } from '../repositories';
 import type { ProviderConnectionEntity } from './provider-connection.entity';
 
+/** One use of a connection: an organization's primary or fallback runs on it, by its own settings or inherited. */
+export interface ConnectionUse {
+  organizationId: string;
+  organizationName: string;
+  role: 'PRIMARY' | 'FALLBACK';
+  modelId: string;
+  source: 'OWN' | 'INHERITED';
+}
+
 /**
- * What still runs on a connection, described for the CONNECTION_IN_USE error; empty when it may
- * go. Model settings answer it (the organization's own pair, and sub-organizations inheriting it);
- * it runs in the disconnect's transaction, which holds the connection's row lock.
+ * What still runs on a connection, for the CONNECTION_IN_USE error: sentences for people and the
+ * same as data (`uses`; inheriting sub-organizations beyond the first few are only counted);
+ * no descriptions when it may go. `owner` is the connection's organization. Model settings answer it (the organization's own pair, and
+ * sub-organizations inheriting it); it runs in the disconnect's transaction, which holds the
+ * connection's row lock.
  */
-export type ConnectionDependents = (tx: Repositories, connection: ProviderConnectionEntity) => Promise<string[]>;
+export type ConnectionDependents = (
+  tx: Repositories,
+  connection: ProviderConnectionEntity,
+  owner: OrganizationEntity,
+) => Promise<{ descriptions: string[]; uses: ConnectionUse[]; inheritingSubOrganizations: number }>;
 
 /** The audit view of a connection: provider and key hint, never the key. */
 function audited(connection: ProviderConnectionEntity): Record<string, unknown> {
@@ -81,12 +96,12 @@ export class ProviderConnectionService {
     const removed = await ctx.repos.transaction(async (tx) => {
       const connection = await tx.connections.lock(organization.id, input.provider);
       if (!connection) return false;
-      const dependents = await this.dependents(tx, connection);
-      if (dependents.length > 0) {
+      const { descriptions, uses, inheritingSubOrganizations } = await this.dependents(tx, connection, organization);
+      if (descriptions.length > 0) {
         throw new DomainError(
           ErrorCode.CONNECTION_IN_USE,
-          `The ${providerName(input.provider)} connection is still in use: ${dependents.join('; ')}`,
-          { provider: input.provider, dependents },
+          `The ${providerName(input.provider)} connection is still in use: ${descriptions.join('; ')}`,
+          { provider: input.provider, dependents: descriptions, uses, inheritingSubOrganizations },
         );
       }
       await tx.connections.delete(connection.id);

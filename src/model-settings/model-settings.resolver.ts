@@ -2,6 +2,7 @@ import { Arg, Ctx, FieldResolver, ID, Mutation, Query, Resolver, Root } from 'ty
 import type { Catalog, CatalogModel } from '../catalog/catalog';
 import type { ModelOption as ModelOptionValue } from '../catalog/model-options';
 import { Model } from '../catalog/model.types';
+import type { ProviderConnectionService } from '../connections/provider-connection.service';
 import type { RequestContext } from '../context';
 import type { OrganizationEntity } from '../organizations/organization.entity';
 import type { OrganizationService } from '../organizations/organization.service';
@@ -20,7 +21,10 @@ import {
 
 @Resolver(() => Organization)
 export class OrganizationModelsResolver {
-  constructor(private readonly settings: ModelSettingsService) {}
+  constructor(
+    private readonly settings: ModelSettingsService,
+    private readonly connections: ProviderConnectionService,
+  ) {}
 
   @FieldResolver(() => EffectiveModels, { nullable: true, description: 'The models this organization uses. Members and admins.' })
   effectiveModels(@Ctx() ctx: RequestContext, @Root() organization: OrganizationEntity): Promise<EffectiveModelsValue> {
@@ -30,6 +34,15 @@ export class OrganizationModelsResolver {
   @FieldResolver(() => ModelSettings, { nullable: true, description: 'The organization\'s own settings; null when it has none. Admins only.' })
   modelSettings(@Ctx() ctx: RequestContext, @Root() organization: OrganizationEntity): Promise<ModelSettingsEntity | null> {
     return this.settings.own(ctx, organization);
+  }
+
+  @FieldResolver(() => [Model], {
+    nullable: true,
+    description:
+      'Admins only: the models that updateModelSettings accepts here as primary or fallback (those of the providers connected on this organization itself).',
+  })
+  async pinnableModels(@Ctx() ctx: RequestContext, @Root() organization: OrganizationEntity): Promise<CatalogModel[]> {
+    return this.settings.pinnable((await this.connections.connectionsOf(ctx, organization)).map((connection) => connection.provider));
   }
 
   @Query(() => ModelOption, {

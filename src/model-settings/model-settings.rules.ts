@@ -32,12 +32,15 @@ export function versionConflict(expectedVersion: number, stored: number): Domain
   );
 }
 
+const { AGENT_TOOLS } = ModelCapability;
+const degrades = "agents' tool use degrades to text-only answers on it";
+
 /** What an update warns about: tool use that will degrade, and a fallback that cannot do all the primary does. */
 export function settingsWarnings(primary: CatalogModel, fallback: CatalogModel | null): string[] {
   const warnings: string[] = [];
   for (const [role, model] of [['primary', primary], ['fallback', fallback]] as const) {
-    if (model && !model.capabilities.includes(ModelCapability.AGENT_TOOLS)) {
-      warnings.push(`The ${role} model ${model.id} lacks AGENT_TOOLS: agents' tool use degrades to text-only answers on it.`);
+    if (model && !model.capabilities.includes(AGENT_TOOLS)) {
+      warnings.push(`The ${role} model ${model.id} lacks AGENT_TOOLS: ${degrades}.`);
     }
   }
   if (fallback) {
@@ -47,4 +50,44 @@ export function settingsWarnings(primary: CatalogModel, fallback: CatalogModel |
     }
   }
   return warnings;
+}
+
+/** What a settings notice is about (contract: SettingsNoticeCode). */
+export enum SettingsNoticeCode {
+  PRIMARY_LACKS_CAPABILITY = 'PRIMARY_LACKS_CAPABILITY',
+  FALLBACK_LACKS_CAPABILITY = 'FALLBACK_LACKS_CAPABILITY',
+  MODEL_RETIRING = 'MODEL_RETIRING',
+}
+
+/** A warning about saved settings, as data; `message` says the same for people. */
+export interface SettingsNotice {
+  code: SettingsNoticeCode;
+  message: string;
+  model: CatalogModel | null;
+  capability: ModelCapability | null;
+}
+
+/**
+ * What an update of the settings warns about, each as a notice: a primary without AGENT_TOOLS,
+ * and each capability of the primary that the fallback lacks.
+ */
+export function settingsNotices(primary: CatalogModel, fallback: CatalogModel | null): SettingsNotice[] {
+  const notices: SettingsNotice[] = [];
+  if (!primary.capabilities.includes(AGENT_TOOLS)) {
+    notices.push({
+      code: SettingsNoticeCode.PRIMARY_LACKS_CAPABILITY,
+      message: `The primary model ${primary.id} lacks AGENT_TOOLS: ${degrades}.`,
+      model: primary,
+      capability: AGENT_TOOLS,
+    });
+  }
+  for (const capability of fallback ? primary.capabilities.filter((own) => !fallback.capabilities.includes(own)) : []) {
+    notices.push({
+      code: SettingsNoticeCode.FALLBACK_LACKS_CAPABILITY,
+      message: `The fallback model ${fallback!.id} lacks ${capability}, which the primary model ${primary.id} has${capability === AGENT_TOOLS ? `: ${degrades}` : ''}.`,
+      model: fallback,
+      capability,
+    });
+  }
+  return notices;
 }

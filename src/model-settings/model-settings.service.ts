@@ -2,9 +2,9 @@ import { AuditRepository } from '../audit/audit.repository';
 import type { DataSource, EntityManager } from 'typeorm';
 import { AuditAction } from '../audit/audit-event.entity';
 import type { AuditLogService } from '../audit/audit-log.service';
-import { type Catalog, providerName } from '../catalog/catalog';
+import { type Catalog, type CatalogModel, type Provider, providerName } from '../catalog/catalog';
 import { type ModelOption, resolveModel } from '../catalog/model-options';
-import type { ConnectionDependents } from '../connections/provider-connection.service';
+import type { ConnectionDependents, ConnectionUse } from '../connections/provider-connection.service';
 import type { RequestContext } from '../context';
 import { DomainError, ErrorCode, badInput, notFound } from '../errors';
 import { invalidate } from '../invalidation';
@@ -14,7 +14,7 @@ import type { EffectiveModels } from './effective-models';
 import type { Repositories } from '../repositories';
 import type { ModelSettingsEntity } from './model-settings.entity';
 import type { SettingsValues } from './model-settings.repository';
-import { catalogModel, checkedExpectedVersion, settingsWarnings, versionConflict } from './model-settings.rules';
+import { catalogModel, checkedExpectedVersion, type SettingsNotice, settingsNotices, settingsWarnings, versionConflict } from './model-settings.rules';
 
 export interface UpdateModelSettingsInput {
   organizationId: string;
@@ -29,7 +29,9 @@ export interface UpdateModelSettingsResult {
   settings: ModelSettingsEntity;
   effectiveModels: EffectiveModels;
   warnings: string[];
+  notices: SettingsNotice[];
   inheritingSubOrganizations: number;
+  organization: OrganizationEntity;
 }
 
 /** How many inheriting sub-organizations a CONNECTION_IN_USE error names before it only counts them. */
@@ -72,6 +74,15 @@ export class ModelSettingsService {
   }
 
   /**
+   * The models updateModelSettings accepts as primary or fallback, given the providers connected
+   * on the organization itself: every catalog model of those providers, in catalog order.
+   */
+  pinnable(providers: Iterable<Provider>): CatalogModel[] {
+    const connected = new Set(providers);
+    return this.catalog.models.filter((model) => connected.has(model.provider));
+  }
+
+  /**
    * Replaces the organization's settings whole. Checked before anything is written: full catalog
    * ids, a fallback that differs from the primary, each model's provider connected on the
    * organization itself, offering only with sub-organizations, and `expectedVersion`.
@@ -103,9 +114,10 @@ export class ModelSettingsService {
     }
 
     const { settings, inheriting } = await ctx.repos.transaction(async (tx) => {
-      const providers = await tx.connections.lockConnectedProviders(organization.id);
+      // The rule pinnableModels shows.
+      const pinnable = new Set(this.pinnable(await tx.connections.lockConnectedProviders(organization.id)));
       for (const [field, model] of [['primaryModelId', primary], ['fallbackModelId', fallback]] as const) {
-        if (model && !providers.has(model.provider)) {
+        if (model && !pinnable.has(model)) {
           throw new DomainError(
             ErrorCode.MODEL_NOT_AVAILABLE,
             `${model.id} runs on ${providerName(model.provider)}, which ${organization.name} has not connected: connect ${providerName(model.provider)} first`,
@@ -124,7 +136,9 @@ export class ModelSettingsService {
       settings,
       effectiveModels: await this.effective(ctx, organization.id),
       warnings: settingsWarnings(primary, fallback),
+      notices: settingsNotices(primary, fallback),
       inheritingSubOrganizations: inheriting,
+      organization,
     };
   }
 
@@ -187,26 +201,35 @@ export class ModelSettingsService {
 
   /**
    * What still runs on a connection (for disconnectProvider's CONNECTION_IN_USE): the
-   * organization's own primary or fallback, and the sub-organizations inheriting that pair.
+   * organization's own primary or fallback, and the sub-organizations inheriting that pair, as
+   * sentences and as data (the first NAMED_DEPENDENTS inheriting ones by name, all of them counted).
    * Runs inside the disconnect's transaction, which holds the connection's row lock.
    */
-  readonly connectionDependents: ConnectionDependents = async (tx, connection) => {
+  readonly connectionDependents: ConnectionDependents = async (tx, connection, owner) => {
+    const none = { descriptions: [], uses: [], inheritingSubOrganizations: 0 };
     const [settings] = await tx.modelSettings.ofOrganizations([connection.organizationId]);
-    if (!settings) return [];
-    const uses = [
-      ['primary', settings.primaryModelId],
-      ['fallback', settings.fallbackModelId],
-    ].filter(([, id]) => id && this.catalog.find(id)?.provider === connection.provider);
-    if (uses.length === 0) return [];
-    const dependents = uses.map(([role, id]) => `the ${role} model ${id}`);
+    if (!settings) return none;
+    const roles = (
+      [
+        ['PRIMARY', settings.primaryModelId],
+        ['FALLBACK', settings.fallbackModelId],
+      ] as const
+    ).filter((entry): entry is readonly ['PRIMARY' | 'FALLBACK', string] => !!entry[1] && this.catalog.find(entry[1])?.provider === connection.provider);
+    if (roles.length === 0) return none;
+    const descriptions = roles.map(([role, id]) => `the ${role.toLowerCase()} model ${id}`);
+    const usesOf = (organization: { id: string; name: string }, source: ConnectionUse['source']): ConnectionUse[] =>
+      roles.map(([role, modelId]) => ({ organizationId: organization.id, organizationName: organization.name, role, modelId, source }));
+    const uses = usesOf(owner, 'OWN');
+    let total = 0;
     if (settings.offerToSubOrganizations) {
       const inheriting = await tx.modelSettings.inheritingDescendants(connection.organizationId, NAMED_DEPENDENTS);
       if (inheriting.length > 0) {
-        const total = inheriting[0].total;
+        total = inheriting[0].total;
         const names = inheriting.map((row) => row.name).join(', ');
-        dependents.push(`${total} sub-organization(s) inheriting that pair: ${names}${total > inheriting.length ? ', …' : ''}`);
+        descriptions.push(`${total} sub-organization(s) inheriting that pair: ${names}${total > inheriting.length ? ', …' : ''}`);
+        for (const row of inheriting) uses.push(...usesOf(row, 'INHERITED'));
       }
     }
-    return dependents;
+    return { descriptions, uses, inheritingSubOrganizations: total };
   };
 }

@@ -1,9 +1,11 @@
 import { Field, ID, InputType, Int, ObjectType, registerEnumType } from 'type-graphql';
-import type { CatalogModel } from '../catalog/catalog';
+import { type CatalogModel, ModelCapability } from '../catalog/catalog';
 import { Billing } from '../catalog/model-options';
 import { Model } from '../catalog/model.types';
-import { OrganizationIdField } from '../organizations/organization.types';
+import type { OrganizationEntity } from '../organizations/organization.entity';
+import { Organization, OrganizationIdField } from '../organizations/organization.types';
 import { ModelSource } from './effective-models';
+import { SettingsNoticeCode } from './model-settings.rules';
 
 registerEnumType(Billing, {
   name: 'Billing',
@@ -69,6 +71,31 @@ export class ModelSettings {
   updatedBy: string;
 }
 
+registerEnumType(SettingsNoticeCode, {
+  name: 'SettingsNoticeCode',
+  description: 'What a settings notice is about.',
+  valuesConfig: {
+    PRIMARY_LACKS_CAPABILITY: { description: 'The primary model lacks a capability, e.g. AGENT_TOOLS.' },
+    FALLBACK_LACKS_CAPABILITY: { description: 'The fallback lacks a capability that the primary has.' },
+    MODEL_RETIRING: { description: 'A pinned model retires within 90 days (see Model.retiresAt).' },
+  },
+});
+
+@ObjectType({ description: 'A warning about saved settings, as data: what a page shows next to the field concerned.' })
+export class SettingsNotice {
+  @Field(() => SettingsNoticeCode, { description: 'What the notice is about.' })
+  code: SettingsNoticeCode;
+
+  @Field({ description: 'A sentence for people; the other fields say the same as data.' })
+  message: string;
+
+  @Field(() => Model, { nullable: true, description: 'The model concerned.' })
+  model: CatalogModel | null;
+
+  @Field(() => ModelCapability, { nullable: true, description: 'The capability concerned, when the notice is about one.' })
+  capability: ModelCapability | null;
+}
+
 @ObjectType({ description: 'What updateModelSettings did.' })
 export class UpdateModelSettingsPayload {
   @Field(() => ModelSettings, { description: 'The settings as stored.' })
@@ -79,6 +106,12 @@ export class UpdateModelSettingsPayload {
 
   @Field(() => [String], { description: 'E.g. a pinned model that lacks AGENT_TOOLS, or a fallback lacking a capability of the primary.' })
   warnings: string[];
+
+  @Field(() => Organization, { description: 'The organization whose settings were saved, so that a client\'s cache can follow the change.' })
+  organization: OrganizationEntity;
+
+  @Field(() => [SettingsNotice], { description: 'The warnings, as data: what a page shows next to the field concerned.' })
+  notices: SettingsNotice[];
 
   @Field(() => Int, { description: 'How many descendant organizations now take their models from this one.' })
   inheritingSubOrganizations: number;

@@ -122,6 +122,23 @@ const MEMBERS_OF = statement(
   `SELECT ${MEMBERSHIP_COLUMNS} FROM membership m WHERE m.organization_id = ANY($1::uuid[]) ORDER BY m.user_id`,
 );
 
+/**
+ * One page of Query.organizations, newest first: `$1` the caller's user id (null for an
+ * operator: every organization), `$2` an ILIKE pattern or null, `$3`/`$4` the created_at text and
+ * id of the cursor (or nulls), `$5` how many rows. created_at comes back as text too, to the
+ * microsecond, for the next cursor.
+ */
+const ORGANIZATION_PAGE = statement(
+  'organization_page',
+  `SELECT ${ORGANIZATION_COLUMNS}, o.created_at::text AS created_at_text
+FROM organization o
+WHERE ($1::varchar IS NULL OR EXISTS (SELECT 1 FROM membership m WHERE m.organization_id = o.id AND m.user_id = $1))
+  AND ($2::text IS NULL OR o.name ILIKE $2)
+  AND ($3::timestamptz IS NULL OR (o.created_at, o.id) < ($3::timestamptz, $4::uuid))
+ORDER BY o.created_at DESC, o.id DESC
+LIMIT $5`,
+);
+
 const INSERT_ORGANIZATION = statement(
   'organization_insert',
   'INSERT INTO organization (name, parent_id) VALUES ($1, $2) RETURNING id, name, parent_id, created_at, updated_at',
@@ -213,6 +230,26 @@ export class OrganizationRepository {
       (membership) => membership.organizationId,
       all,
     );
+  }
+
+  /**
+   * Organizations newest first, those `memberId` is a member of (null: all), whose names match
+   * `namePattern` (ILIKE; null: any), after the position `after`; each with its position.
+   */
+  async page(args: {
+    memberId: string | null;
+    namePattern: string | null;
+    after: { createdAt: string; id: string } | null;
+    limit: number;
+  }): Promise<{ organization: OrganizationEntity; position: { createdAt: string; id: string } }[]> {
+    const rows = await query<OrganizationRow & { created_at_text: string }>(this.db, ORGANIZATION_PAGE, [
+      args.memberId,
+      args.namePattern,
+      args.after?.createdAt ?? null,
+      args.after?.id ?? null,
+      args.limit,
+    ]);
+    return rows.map((row) => ({ organization: toOrganization(row), position: { createdAt: row.created_at_text, id: row.id } }));
   }
 
   async insert(values: { name: string; parentId: string | null }): Promise<OrganizationEntity> {

@@ -1,10 +1,10 @@
-import { Arg, Ctx, FieldResolver, ID, Mutation, Query, Resolver, Root } from 'type-graphql';
+import { Arg, Ctx, FieldResolver, ID, Int, Mutation, Query, Resolver, Root } from 'type-graphql';
 import type { RequestContext } from '../context';
 import { type MembershipEntity, OrgRole } from './membership.entity';
 import type { MembershipService } from './membership.service';
 import type { OrganizationEntity } from './organization.entity';
-import type { OrganizationService } from './organization.service';
-import { CreateOrganizationInput, Membership, MoveOrganizationInput, Organization } from './organization.types';
+import { ORGANIZATIONS_PAGE_DEFAULT, ORGANIZATIONS_PAGE_MAX, type OrganizationService } from './organization.service';
+import { CreateOrganizationInput, Membership, MoveOrganizationInput, Organization, OrganizationConnection } from './organization.types';
 
 @Resolver(() => Organization)
 export class OrganizationResolver {
@@ -16,6 +16,20 @@ export class OrganizationResolver {
   @Query(() => Organization, { nullable: true, description: 'One organization, by id.' })
   organization(@Ctx() ctx: RequestContext, @Arg('id', () => ID) id: string): Promise<OrganizationEntity> {
     return this.organizations.get(ctx, id);
+  }
+
+  @Query(() => OrganizationConnection, {
+    name: 'organizations',
+    description: 'Operators: every organization; others: those they are members of. Newest first; search matches names, case-insensitively.',
+  })
+  organizationList(
+    @Ctx() ctx: RequestContext,
+    @Arg('search', () => String, { nullable: true, description: 'A part of the name, in any case; none lists them all.' }) search?: string | null,
+    @Arg('first', () => Int, { nullable: true, defaultValue: ORGANIZATIONS_PAGE_DEFAULT, description: `How many organizations; capped at ${ORGANIZATIONS_PAGE_MAX}.` })
+    first?: number | null,
+    @Arg('after', () => String, { nullable: true, description: 'A cursor: the organizations after that one.' }) after?: string | null,
+  ): Promise<OrganizationConnection> {
+    return this.organizations.page(ctx, { search, first, after });
   }
 
   @FieldResolver(() => Organization, { nullable: true, description: 'The parent organization; null for a root.' })

@@ -1,12 +1,35 @@
 import { AuditAction } from '../audit/audit-event.entity';
 import type { AuditLogService } from '../audit/audit-log.service';
 import type { RequestContext } from '../context';
-import { DomainError, ErrorCode, notFound } from '../errors';
+import { DomainError, ErrorCode, badInput, notFound } from '../errors';
 import { invalidate } from '../invalidation';
 import { checkedName } from '../names';
 import { normalizeId } from '../database/keys';
 import type { Repositories } from '../repositories';
 import { ORGANIZATION_NAME_MAX_LENGTH, type OrganizationEntity } from './organization.entity';
+import type { OrganizationConnection } from './organization.types';
+
+export const ORGANIZATIONS_PAGE_DEFAULT = 20;
+/** The most organizations one page holds; larger `first` values are capped to it. */
+export const ORGANIZATIONS_PAGE_MAX = 100;
+
+const CURSOR_PREFIX = 'organization:';
+/** created_at as PostgreSQL prints it (microseconds and offset kept), then the id. */
+const CURSOR = /^organization:(\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}(?:\.\d{1,6})?[+-]\d{2}(?::\d{2}){0,2})\|([0-9a-f-]{36})$/;
+
+function organizationCursor(position: { createdAt: string; id: string }): string {
+  return Buffer.from(`${CURSOR_PREFIX}${position.createdAt}|${position.id}`).toString('base64url');
+}
+
+function positionOf(cursor: string): { createdAt: string; id: string } {
+  const match = CURSOR.exec(Buffer.from(cursor, 'base64url').toString());
+  if (!match) throw badInput('after is not a cursor of this list of organizations', 'after');
+  return { createdAt: match[1], id: match[2] };
+}
+
+/** A search term as an ILIKE pattern that matches it literally anywhere in a name. */
+const containing = (search: string) => `%${search.replace(/[\\%_]/g, (character) => `\\${character}`)}%`;
+
 
 /** Trims an organization name and checks it: not blank, not too long, no control characters. */
 export function organizationName(raw: string): string {
@@ -26,6 +49,31 @@ export class OrganizationService {
   /** The organization, or null when there is none with that id. */
   find(ctx: RequestContext, id: string): Promise<OrganizationEntity | null> {
     return ctx.loaders.organizations.byId.load(id);
+  }
+
+  /**
+   * A page of the organizations the caller may list (operators: all; others: those they are a
+   * member of), newest first, in one statement; its rows prime the request's organizations.
+   */
+  async page(ctx: RequestContext, args: { search?: string | null; first?: number | null; after?: string | null }): Promise<OrganizationConnection> {
+    const first = args.first ?? ORGANIZATIONS_PAGE_DEFAULT;
+    if (!Number.isInteger(first) || first < 0) throw badInput('first must be zero or more', 'first');
+    const search = args.search?.trim() ?? '';
+    if (search.length > ORGANIZATION_NAME_MAX_LENGTH) throw badInput(`search must be at most ${ORGANIZATION_NAME_MAX_LENGTH} characters`, 'search');
+    const after = args.after ? positionOf(args.after) : null;
+    const limit = Math.min(first, ORGANIZATIONS_PAGE_MAX);
+    if (limit === 0) return { edges: [], pageInfo: { hasNextPage: false, endCursor: null } };
+    const rows = await ctx.repos.organizations.page({
+      memberId: ctx.access.isOperator ? null : ctx.principal!.userId,
+      namePattern: search ? containing(search) : null,
+      after,
+      limit: limit + 1,
+    });
+    const edges = rows.slice(0, limit).map(({ organization, position }) => {
+      ctx.loaders.organizations.byId.prime(organization.id, organization);
+      return { cursor: organizationCursor(position), node: organization };
+    });
+    return { edges, pageInfo: { hasNextPage: rows.length > limit, endCursor: edges.at(-1)?.cursor ?? null } };
   }
 
   async parentOf(ctx: RequestContext, organization: OrganizationEntity): Promise<OrganizationEntity | null> {

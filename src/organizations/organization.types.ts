@@ -1,6 +1,8 @@
 import { IsOptional, IsUUID, Length, Matches } from 'class-validator';
 import { Directive, Field, ID, InputType, ObjectType, registerEnumType } from 'type-graphql';
+import { PageInfo } from '../audit/audit-log.types';
 import { OrgRole, USER_ID_MAX_LENGTH } from './membership.entity';
+import type { OrganizationEntity } from './organization.entity';
 
 registerEnumType(OrgRole, {
   name: 'OrgRole',
@@ -19,6 +21,24 @@ export class Organization {
 
   @Field({ description: "The organization's name." })
   name: string;
+}
+
+@ObjectType({ description: 'An organization and its cursor.' })
+export class OrganizationEdge {
+  @Field({ description: 'Pass it as `after` to read the organizations that follow this one.' })
+  cursor: string;
+
+  @Field(() => Organization, { description: 'The organization.' })
+  node: OrganizationEntity;
+}
+
+@ObjectType({ description: 'A page of organizations, newest first.' })
+export class OrganizationConnection {
+  @Field(() => [OrganizationEdge], { description: 'The organizations of this page, newest first.' })
+  edges: OrganizationEdge[];
+
+  @Field(() => PageInfo, { description: 'Whether more organizations follow.' })
+  pageInfo: PageInfo;
 }
 
 @ObjectType({ description: "A user's role in one organization." })

@@ -332,8 +332,8 @@ describe('model settings and effective models', () => {
 
     it('refuses with CONNECTION_IN_USE listing the primary, the fallback and the inheriting sub-organizations', async () => {
       const { organization, admin } = await tenant({ providers: [Provider.ANTHROPIC, Provider.OPENAI], name: 'Giver' });
-      await tenant({ parent: organization, name: 'Heir One' });
-      await tenant({ parent: organization, name: 'Heir Two' });
+      const heirOne = await tenant({ parent: organization, name: 'Heir One' });
+      const heirTwo = await tenant({ parent: organization, name: 'Heir Two' });
       await update(admin, { organizationId: organization.id, primaryModelId: 'claude-sonnet-4-6', fallbackModelId: 'claude-haiku-4-5', offerToSubOrganizations: true });
 
       const result = await disconnect(admin, organization.id, 'ANTHROPIC');
@@ -347,6 +347,15 @@ describe('model settings and effective models', () => {
           'the fallback model claude-haiku-4-5',
           '2 sub-organization(s) inheriting that pair: Heir One, Heir Two',
         ],
+        uses: [
+          { organizationId: organization.id, organizationName: 'Giver', role: 'PRIMARY', modelId: 'claude-sonnet-4-6', source: 'OWN' },
+          { organizationId: organization.id, organizationName: 'Giver', role: 'FALLBACK', modelId: 'claude-haiku-4-5', source: 'OWN' },
+          { organizationId: heirOne.organization.id, organizationName: 'Heir One', role: 'PRIMARY', modelId: 'claude-sonnet-4-6', source: 'INHERITED' },
+          { organizationId: heirOne.organization.id, organizationName: 'Heir One', role: 'FALLBACK', modelId: 'claude-haiku-4-5', source: 'INHERITED' },
+          { organizationId: heirTwo.organization.id, organizationName: 'Heir Two', role: 'PRIMARY', modelId: 'claude-sonnet-4-6', source: 'INHERITED' },
+          { organizationId: heirTwo.organization.id, organizationName: 'Heir Two', role: 'FALLBACK', modelId: 'claude-haiku-4-5', source: 'INHERITED' },
+        ],
+        inheritingSubOrganizations: 2,
       });
       expect(await server.dataSource.query('SELECT provider FROM provider_connection WHERE organization_id = $1 ORDER BY provider', [organization.id])).toEqual([
         { provider: 'ANTHROPIC' },
