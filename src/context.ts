@@ -7,7 +7,7 @@ import type { Authentication, Principal } from './auth/authentication';
 import type { Logger } from './logger';
 import type { Catalog } from './catalog/catalog';
 import { createModelSettingsLoaders, type ModelSettingsLoaders } from './model-settings/model-settings.repository';
-import { createRunLoaders, type RunLoaders } from './runs/run.loaders';
+import { createRunLoaders, type RunLoaders } from './runs/run.repository';
 import { createOrganizationLoaders, type OrganizationLoaders } from './organizations/organization.repository';
 import { createRepositories, type Repositories } from './repositories';
 
@@ -52,7 +52,7 @@ export function createRequestContext(
     audit: createAuditLoaders(repos.audit),
     modelSettings: createModelSettingsLoaders(repos.modelSettings, catalog, organizations, authentication.principal?.userId ?? null),
     agents: createAgentLoaders(repos.agents),
-    runs: createRunLoaders(dataSource),
+    runs: createRunLoaders(repos.runs),
   };
   return {
     requestId,

@@ -3,6 +3,7 @@
  * one that names their change after it committed; none clears another domain's loaders itself.
  */
 import type { RequestContext } from './context';
+import type { RunAttemptEntity, RunEntity } from './runs/run.entity';
 
 export const invalidate = {
   /** An organization was created or moved: the tree, and what every organization inherits through it. */
@@ -43,5 +44,11 @@ export const invalidate = {
   agent(ctx: RequestContext, agent: { id: string; organizationId: string }): void {
     ctx.loaders.agents.byId.clear(agent.id);
     ctx.loaders.agents.ofOrganization.clear(agent.organizationId);
+  },
+
+  /** A run was written: the request that made it reads it and its attempts without SQL. */
+  runRecorded(ctx: RequestContext, run: RunEntity, attempts: RunAttemptEntity[]): void {
+    ctx.loaders.runs.byId.prime(run.id, run);
+    ctx.loaders.runs.attempts.prime(run.id, attempts);
   },
 };

@@ -5,6 +5,7 @@ import { AuditRepository } from './audit/audit.repository';
 import { ConnectionRepository } from './connections/connection.repository';
 import { ModelSettingsRepository } from './model-settings/model-settings.repository';
 import { OrganizationRepository } from './organizations/organization.repository';
+import { RunRepository } from './runs/run.repository';
 
 /**
  * Every domain's repository, made per request (and per transaction): each holds all of its
@@ -17,6 +18,7 @@ export interface Repositories {
   connections: ConnectionRepository;
   modelSettings: ModelSettingsRepository;
   organizations: OrganizationRepository;
+  runs: RunRepository;
   /**
    * Runs `work` in one transaction, with repositories bound to it: a change that spans domains
    * hands them on (`tx`), so that every statement of the change is in the same transaction.
@@ -32,6 +34,7 @@ function bound(db: DataSource | EntityManager, transaction: Repositories['transa
     connections: new ConnectionRepository(db),
     modelSettings: new ModelSettingsRepository(db),
     organizations: new OrganizationRepository(db),
+    runs: new RunRepository(db),
     transaction,
   };
 }

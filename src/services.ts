@@ -49,7 +49,7 @@ export function createServices(dataSource: DataSource, config: Config, { catalog
     connections: new ProviderConnectionService(vault, checker, organizations, audit, modelSettings.connectionDependents),
     modelSettings,
     agents,
-    runs: new RunService(dataSource, agents, modelSettings, keys, config.providers, config.providers, catalog),
+    runs: new RunService(agents, modelSettings, keys, config.providers, config.providers, catalog),
     uploads: new FileUploadService(organizations, modelSettings, keys, config.providers, requestTimeoutMs),
     catalog,
   };

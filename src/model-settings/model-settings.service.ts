@@ -1,5 +1,3 @@
-import { AuditRepository } from '../audit/audit.repository';
-import type { DataSource, EntityManager } from 'typeorm';
 import { AuditAction } from '../audit/audit-event.entity';
 import type { AuditLogService } from '../audit/audit-log.service';
 import { type Catalog, type CatalogModel, type Provider, providerName } from '../catalog/catalog';

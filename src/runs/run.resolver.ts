@@ -9,7 +9,8 @@ import { ModelOption } from '../model-settings/model-settings.types';
 import type { OrganizationEntity } from '../organizations/organization.entity';
 import { Organization } from '../organizations/organization.types';
 import type { RunAttemptEntity, RunEntity } from './run.entity';
-import type { RunService, UsageRowValue } from './run.service';
+import type { RunService } from './run.service';
+import type { UsageRowValue } from './usage';
 import { Run, RunAgentInput, RunAttempt, UsageRow } from './run.types';
 
 @Resolver(() => Run)

@@ -1,76 +1,23 @@
 import { randomUUID } from 'node:crypto';
-import type { DataSource } from 'typeorm';
-import type { QueryDeepPartialEntity } from 'typeorm/query-builder/QueryPartialEntity';
 import type { AgentService } from '../agents/agent.service';
 import { type Catalog, type CatalogModel, ModelCapability } from '../catalog/catalog';
-import { Billing, findPin, type ModelOption } from '../catalog/model-options';
+import { findPin, type ModelOption } from '../catalog/model-options';
 import { ConnectionStatus } from '../connections/provider-connection.entity';
-import { ConnectionRepository } from '../connections/connection.repository';
 import { carrierOf, type KeyRoute, type ProviderKeys } from '../connections/provider-keys';
 import { invalidate } from '../invalidation';
 import type { RequestContext } from '../context';
-import { DomainError, ErrorCode, badInput, notFound } from '../errors';
+import { DomainError, ErrorCode, notFound } from '../errors';
 import type { ModelSettingsService } from '../model-settings/model-settings.service';
 import type { OrganizationEntity } from '../organizations/organization.entity';
-import { sendChat, stoppedCall, type ChatRequest, type ChatTool } from '../providers/provider-calls';
+import { sendChat, stoppedCall, type ChatRequest } from '../providers/provider-calls';
 import { type CallStop, isCallStop, type ProviderEndpoints, rejectsKey } from '../providers/provider-clients';
 import { classifyFailure, planRun, type RunStep } from './failover';
 import { AttemptOutcome, RunAttemptEntity, RunEntity, RunStatus, type RunOutputValue, type StoredProviderError } from './run.entity';
-import type { UsageSum } from './run.loaders';
-import { MessageRole } from './run.types';
+import { checkedRequest } from './run-request';
+import type { RunAgentInput } from './run.types';
+import { checkUsagePeriod, priced, type UsageRowValue } from './usage';
+import { NO_CREDENTIALS } from './attempt-reasons';
 
-export interface RunAgentInput {
-  agentId: string;
-  messages: { role: MessageRole; content: string }[];
-  system?: string | null;
-  tools?: { name: string; description?: string | null; inputSchema: unknown }[] | null;
-  maxTokens?: number | null;
-}
-
-export interface UsageRowValue extends Omit<UsageSum, 'modelId'> {
-  model: CatalogModel;
-  platformCredits: number;
-}
-
-const MAX_MESSAGES = 500;
-const MAX_TOKENS_LIMIT = 128_000;
-const MAX_TOOLS = 64;
-const TOOL_NAME = /^[A-Za-z0-9_-]{1,64}$/;
-/** The longest usage period one request may ask for. */
-const USAGE_MAX_DAYS = 366;
-
-/** Checks a run's request before anything is sent; BAD_USER_INPUT naming the field otherwise. */
-function checkedRequest(input: RunAgentInput): Omit<ChatRequest, 'model'> {
-  if (input.messages.length === 0) throw badInput('messages must hold at least one message', 'input.messages');
-  if (input.messages.length > MAX_MESSAGES) throw badInput(`messages may hold at most ${MAX_MESSAGES} messages`, 'input.messages');
-  input.messages.forEach((message, index) => {
-    if (message.content.trim().length === 0) throw badInput(`messages[${index}].content must not be blank`, `input.messages.${index}.content`);
-  });
-  const maxTokens = input.maxTokens ?? 1024;
-  if (!Number.isInteger(maxTokens) || maxTokens < 1 || maxTokens > MAX_TOKENS_LIMIT) {
-    throw badInput(`maxTokens must be between 1 and ${MAX_TOKENS_LIMIT}`, 'input.maxTokens');
-  }
-  const tools = input.tools ?? [];
-  if (tools.length > MAX_TOOLS) throw badInput(`tools may hold at most ${MAX_TOOLS} tools`, 'input.tools');
-  const names = new Set<string>();
-  const checkedTools: ChatTool[] = tools.map((tool, index) => {
-    const field = `input.tools.${index}`;
-    if (!TOOL_NAME.test(tool.name)) throw badInput(`tools[${index}].name must be 1 to 64 letters, digits, '_' or '-'`, `${field}.name`);
-    if (names.has(tool.name)) throw badInput(`tools[${index}].name repeats the tool name '${tool.name}'`, `${field}.name`);
-    names.add(tool.name);
-    const schema = tool.inputSchema;
-    if (typeof schema !== 'object' || schema === null || Array.isArray(schema) || (schema as { type?: unknown }).type !== 'object') {
-      throw badInput(`tools[${index}].inputSchema must be a JSON Schema object with "type": "object"`, `${field}.inputSchema`);
-    }
-    return { name: tool.name, description: tool.description, inputSchema: schema as Record<string, unknown> };
-  });
-  return {
-    system: input.system,
-    messages: input.messages.map((message) => ({ role: message.role === MessageRole.ASSISTANT ? 'assistant' : 'user', content: message.content })),
-    tools: checkedTools,
-    maxTokens,
-  };
-}
 
 type AttemptValues = Omit<RunAttemptEntity, 'runId' | 'position' | 'organizationId' | 'run'>;
 
@@ -116,7 +63,6 @@ export class RunService {
   private interrupted = false;
 
   constructor(
-    private readonly dataSource: DataSource,
     private readonly agents: AgentService,
     private readonly settings: ModelSettingsService,
     private readonly keys: ProviderKeys,
@@ -198,7 +144,7 @@ export class RunService {
 
     const degraded =
       request.tools.length > 0 && (served ? !served.step.withTools : steps.some((step) => step.action === 'SEND' && !step.withTools));
-    const run = this.dataSource.getRepository(RunEntity).create({
+    const run = Object.assign(new RunEntity(), {
       id: randomUUID(),
       organizationId: agent.organizationId,
       agentId: agent.id,
@@ -213,23 +159,20 @@ export class RunService {
       createdAt,
     });
     const stored = attempts.map((attempt, index) =>
-      this.dataSource.getRepository(RunAttemptEntity).create({ ...attempt, runId: run.id, position: index + 1, organizationId: agent.organizationId }),
+      Object.assign(new RunAttemptEntity(), { ...attempt, runId: run.id, position: index + 1, organizationId: agent.organizationId }),
     );
 
-    const changed = await this.dataSource.transaction(async (manager) => {
-      // TypeORM's deep-partial insert type cannot follow a JSON column holding arbitrary objects.
-      await manager.insert(RunEntity, run as QueryDeepPartialEntity<RunEntity>);
-      await manager.insert(RunAttemptEntity, stored as QueryDeepPartialEntity<RunAttemptEntity>[]);
+    const changed = await ctx.repos.transaction(async (tx) => {
+      await tx.runs.insert(run, stored);
       const owners: string[] = [];
       for (const { route, status } of statusChanges) {
-        const owner = await this.keys.markStatus({ connections: new ConnectionRepository(manager) }, route, status);
+        const owner = await this.keys.markStatus(tx, route, status);
         if (owner) owners.push(owner);
       }
       return owners;
     });
     invalidate.keyStatus(ctx, changed);
-    ctx.loaders.runs.byId.prime(run.id, run);
-    ctx.loaders.runs.attempts.prime(run.id, stored);
+    invalidate.runRecorded(ctx, run, stored);
     ctx.log.info(
       {
         runId: run.id,
@@ -273,7 +216,7 @@ export class RunService {
     }
     if (route.kind === 'MISSING') {
       const error = { provider: route.provider, httpStatus: null, type: 'no_credentials', message: `Not sent: ${route.reason}` };
-      return { attempt: row(AttemptOutcome.FAILED, { reason: 'NO_CREDENTIALS', error }), goOn: true };
+      return { attempt: row(AttemptOutcome.FAILED, { reason: NO_CREDENTIALS, error }), goOn: true };
     }
     const started = performance.now();
     const left = Math.floor(deadlineAt - started);
@@ -330,15 +273,9 @@ export class RunService {
 
   /** An organization's usage in [from, to): one row per provider, model and billing. */
   async usage(ctx: RequestContext, organization: OrganizationEntity, from: Date, to: Date): Promise<UsageRowValue[]> {
-    if (!(from.getTime() < to.getTime())) throw badInput('from must be before to', 'from');
-    if (to.getTime() - from.getTime() > USAGE_MAX_DAYS * 86_400_000) throw badInput(`The period may span at most ${USAGE_MAX_DAYS} days`, 'to');
+    checkUsagePeriod(from, to);
     const sums = await ctx.loaders.runs.usage.load({ organizationId: organization.id, from, to });
-    return sums.map(({ modelId, ...sum }) => {
-      const model = this.catalog.get(modelId);
-      const rates = model.platformCreditsPerMillionTokens;
-      const platformCredits =
-        sum.billing === Billing.PLATFORM_CREDITS ? (sum.inputTokens * rates.input + sum.outputTokens * rates.output) / 1_000_000 : 0;
-      return { ...sum, model, platformCredits };
-    });
+    return priced(this.catalog, sums);
   }
+
 }
