@@ -6,9 +6,7 @@
  * came back or what went wrong, never by throwing, so that the caller records every try. Nothing
  * here keeps or logs the key.
  */
-import { toFile } from '@anthropic-ai/sdk';
-import Anthropic from '@anthropic-ai/sdk';
-import OpenAI from 'openai';
+import type Anthropic from '@anthropic-ai/sdk';
 import { Provider, providerName } from '../catalog/catalog';
 import {
   anthropicClient,
@@ -18,6 +16,7 @@ import {
   openaiClient,
   type ProviderEndpoints,
   type ProviderFailure,
+  sdks,
 } from './provider-clients';
 
 export interface ChatMessage {
@@ -85,6 +84,7 @@ function describeCallFailure(provider: Provider, error: unknown, timedOut: boole
   if (failure.kind === 'HTTP') {
     let type: unknown;
     let message: unknown;
+    const { Anthropic, OpenAI } = sdks();
     if (error instanceof Anthropic.APIError) ({ type, apiMessage: message } = error);
     else if (error instanceof OpenAI.APIError) {
       type = error.type ?? error.code;
@@ -118,6 +118,8 @@ export async function callProvider<T>(
   work: (signal: AbortSignal) => Promise<T>,
   stop?: AbortSignal,
 ): Promise<CallResult<T>> {
+  // The process's first call loads the SDKs: that is not the provider's time.
+  sdks();
   const deadline = AbortSignal.timeout(timeoutMs);
   const signal = stop ? AbortSignal.any([deadline, stop]) : deadline;
   try {
@@ -225,7 +227,7 @@ export function uploadAnthropicFile(
 ): Promise<CallResult<{ id: string }>> {
   return callProvider(Provider.ANTHROPIC, timeoutMs, async (signal) => {
     const uploaded = await anthropicClient(apiKey, endpoints, timeoutMs).files.upload(
-      { file: await toFile(file.content, file.filename, { type: file.mimeType }) },
+      { file: await (require('@anthropic-ai/sdk') as typeof import('@anthropic-ai/sdk')).toFile(file.content, file.filename, { type: file.mimeType }) },
       { signal },
     );
     return { id: uploaded.id };

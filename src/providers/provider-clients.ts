@@ -1,5 +1,18 @@
-import Anthropic from '@anthropic-ai/sdk';
-import OpenAI from 'openai';
+import type Anthropic from '@anthropic-ai/sdk';
+import type OpenAI from 'openai';
+
+/**
+ * The SDKs, loaded on the first call: together they take longer to load than the rest of
+ * start-up, and the Anthropic SDK loads OpenTelemetry's API with it.
+ */
+let loaded: { Anthropic: typeof Anthropic; OpenAI: typeof OpenAI } | undefined;
+export function sdks(): { Anthropic: typeof Anthropic; OpenAI: typeof OpenAI } {
+  loaded ??= {
+    Anthropic: (require('@anthropic-ai/sdk') as typeof import('@anthropic-ai/sdk')).default,
+    OpenAI: (require('openai') as typeof import('openai')).default,
+  };
+  return loaded;
+}
 
 /** Where the providers answer, each in its SDK's own convention (OpenAI's with `/v1`). */
 export interface ProviderEndpoints {
@@ -13,9 +26,12 @@ export const OPENAI_PUBLIC_URL = 'https://api.openai.com/v1';
 /**
  * An Anthropic client for one key and one call. Everything the SDK would otherwise read from the
  * environment or disk (base URL, auth token, profiles) is given explicitly, its own retries are
- * off (the service alone decides what to try next) and it logs nothing.
+ * off (the service alone decides what to try next) and it logs nothing. Its own spans are off:
+ * the service's attempt spans say what a trace may say (src/telemetry), and no trace context
+ * goes to the provider.
  */
 export function anthropicClient(apiKey: string, endpoints: ProviderEndpoints, timeoutMs: number): Anthropic {
+  const { Anthropic } = sdks();
   return new Anthropic({
     apiKey,
     authToken: null,
@@ -23,11 +39,13 @@ export function anthropicClient(apiKey: string, endpoints: ProviderEndpoints, ti
     maxRetries: 0,
     timeout: timeoutMs,
     logLevel: 'off',
+    openTelemetry: { traces: false, propagation: false },
   });
 }
 
 /** An OpenAI client for one key and one call; as `anthropicClient`. */
 export function openaiClient(apiKey: string, endpoints: ProviderEndpoints, timeoutMs: number): OpenAI {
+  const { OpenAI } = sdks();
   return new OpenAI({
     apiKey,
     organization: null,
@@ -59,6 +77,7 @@ export function rejectsKey(failure: ProviderFailure): boolean {
 
 /** Classifies an error thrown by either SDK. */
 export function describeProviderFailure(error: unknown): ProviderFailure {
+  const { Anthropic, OpenAI } = sdks();
   if (error instanceof Anthropic.APIConnectionTimeoutError || error instanceof OpenAI.APIConnectionTimeoutError) {
     return { kind: 'TIMEOUT' };
   }
