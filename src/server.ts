@@ -24,6 +24,10 @@ import { type Logger, serializeError } from './logger';
 import { buildFederatedSchema } from './schema';
 import { createServices, type RoutingOptions } from './services';
 import { callerGoneSignal, delay, shutdownPlan } from './stopping';
+import { poolOf } from './database/data-source';
+import { metricsPlugin } from './telemetry/graphql-plugins';
+import { metrics } from './telemetry/metrics';
+import { traceIdsOf } from './telemetry/telemetry';
 import { UPLOAD_MAX_BYTES } from './uploads/file-upload.service';
 
 /** Limits on what one GraphQL document may ask; the numbers are never told to clients. */
@@ -93,6 +97,7 @@ const unexpectedErrorLogging: ApolloServerPlugin<RequestContext> = {
  */
 const requestErrors: ErrorRequestHandler = (error, req, res, _next) => {
   if (error instanceof RequestRefused) {
+    metrics().error(error.code);
     res.status(error.status).json({ errors: [{ message: error.message, extensions: { code: error.code } }] });
     return;
   }
@@ -100,6 +105,7 @@ const requestErrors: ErrorRequestHandler = (error, req, res, _next) => {
   const status = typeof error?.status === 'number' && error.status >= 400 && error.status < 500 ? error.status : 500;
   if (status === 500) req.log.error({ err: error }, 'unexpected error');
   const message = status < 500 ? 'The request is malformed' : INTERNAL_ERROR_MESSAGE;
+  metrics().error(status < 500 ? 'BAD_REQUEST' : 'INTERNAL_SERVER_ERROR');
   res.status(status).json({ errors: [{ message, extensions: { code: status < 500 ? 'BAD_REQUEST' : 'INTERNAL_SERVER_ERROR' } }] });
 };
 
@@ -136,6 +142,8 @@ export async function createApp({ config, dataSource, logger, httpServer: given,
       unexpectedErrorLogging,
       // Database timeouts and outages: SERVICE_UNAVAILABLE, 503 when nothing was answered, counted.
       serviceUnavailablePlugin(health),
+      // Requests, their duration and their errors' codes (src/telemetry/metrics.ts).
+      metricsPlugin(metrics()),
       // Federated traces would carry resolver errors to the gateway before formatError masks them.
       ApolloServerPluginInlineTraceDisabled(),
       // The schema sets no cache hints; the plugin would still run a hook on every field resolved.
@@ -155,7 +163,9 @@ export async function createApp({ config, dataSource, logger, httpServer: given,
         res.setHeader('x-request-id', id);
         return id;
       },
-      autoLogging: { ignore: (req) => req.url === '/healthz' || req.url === '/readyz' },
+      autoLogging: { ignore: (req) => req.url === '/healthz' || req.url === '/readyz' || req.url === '/metrics' },
+      // The trace and span of the request (or the trace of its traceparent), on each of its lines.
+      customProps: (req) => traceIdsOf(req) as object,
       serializers: {
         err: serializeError,
         // The path only: a query string may carry GraphQL variables.
@@ -168,6 +178,14 @@ export async function createApp({ config, dataSource, logger, httpServer: given,
 
   app.get('/healthz', (_req, res) => {
     res.json({ status: 'ok' });
+  });
+
+  // Prometheus text; like the health routes, not behind the router secret.
+  const unwatchPool = metrics().watchPool(poolOf(dataSource));
+  app.get('/metrics', async (_req, res) => {
+    const text = await metrics().text();
+    res.setHeader('content-type', metrics().contentType);
+    res.end(text);
   });
 
   app.get('/readyz', async (_req, res) => {
@@ -241,6 +259,7 @@ export async function createApp({ config, dataSource, logger, httpServer: given,
         }
         // A run whose connection was cut is still being written: the database must stay open for it.
         await services.runs.settled();
+        unwatchPool();
       })();
       return stopped;
     },

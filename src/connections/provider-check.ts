@@ -3,6 +3,7 @@ import { DomainError, ErrorCode } from '../errors';
 import type { Logger } from '../logger';
 import { callProvider } from '../providers/provider-calls';
 import { anthropicClient, openaiClient, type ProviderEndpoints, rejectsKey } from '../providers/provider-clients';
+import { recordKeyCheck } from '../telemetry/telemetry';
 
 /**
  * Asks the provider whether it accepts a key, by listing models with it (DESIGN.md section 5):
@@ -16,11 +17,14 @@ export class ProviderKeyChecker {
   ) {}
 
   async verify(log: Logger, provider: Provider, apiKey: string): Promise<void> {
+    const startedAt = new Date();
     const started = performance.now();
     const result = await callProvider(provider, this.timeoutMs, async (signal) => {
       if (provider === Provider.ANTHROPIC) await anthropicClient(apiKey, this.endpoints, this.timeoutMs).models.list({ limit: 1 }, { signal });
       else await openaiClient(apiKey, this.endpoints, this.timeoutMs).models.list({ signal });
     });
+    const outcome = result.ok ? 'ACCEPTED' : rejectsKey(result.failure) ? 'REJECTED' : 'UNREACHABLE';
+    recordKeyCheck({ provider, outcome, httpStatus: result.ok ? 200 : (result.failure.httpStatus ?? null), startedAt, latencyMs: Math.round(performance.now() - started) });
     if (result.ok) return;
     const { kind, httpStatus } = result.failure;
     // Only the classification is logged: the provider's answer may quote the key.

@@ -7,6 +7,7 @@ import { DomainError, ErrorCode } from '../errors';
 import { invalidate } from '../invalidation';
 import type { OrganizationEntity } from '../organizations/organization.entity';
 import type { OrganizationService } from '../organizations/organization.service';
+import { recordConnectionStatus } from '../telemetry/telemetry';
 import { checkApiKeyShape, keyHint } from './api-key';
 import type { KeyVault } from './key-vault';
 import type { ProviderKeyChecker } from './provider-check';
@@ -128,6 +129,7 @@ export class ProviderConnectionService {
   private async rotate(tx: Repositories, ctx: RequestContext, existing: ProviderConnectionEntity, apiKey: string): Promise<ProviderConnectionEntity> {
     const binding = { organizationId: existing.organizationId, connectionId: existing.id, provider: existing.provider };
     const rotated = await tx.connections.rotateKey(existing.id, this.vault.encrypt(apiKey, binding), keyHint(apiKey));
+    if (existing.status !== rotated.status) recordConnectionStatus(existing.provider, rotated.status);
     await this.audit.record(tx, ctx, {
       organizationId: existing.organizationId,
       action: AuditAction.PROVIDER_KEY_ROTATED,

@@ -3,6 +3,7 @@ import { Billing, type ModelOption } from '../catalog/model-options';
 import type { Config } from '../config';
 import type { RequestContext } from '../context';
 import type { Repositories } from '../repositories';
+import { recordConnectionStatus } from '../telemetry/telemetry';
 import type { KeyVault } from './key-vault';
 import { ConnectionStatus } from './provider-connection.entity';
 
@@ -93,7 +94,9 @@ export class ProviderKeys {
   async markStatus(repos: Pick<Repositories, 'connections'>, route: KeyRoute, status: ConnectionStatus): Promise<string | null> {
     if (route.kind !== 'CONNECTION') return null;
     if (status === ConnectionStatus.VERIFIED && route.status === ConnectionStatus.VERIFIED) return null;
-    return repos.connections.markKeyStatus(route.connectionId, route.ciphertext, status);
+    const owner = await repos.connections.markKeyStatus(route.connectionId, route.ciphertext, status);
+    if (owner) recordConnectionStatus(route.provider, status);
+    return owner;
   }
 
   private platformKey(provider: Provider): string | undefined {

@@ -11,6 +11,7 @@ import type { ModelSettingsService } from '../model-settings/model-settings.serv
 import type { OrganizationEntity } from '../organizations/organization.entity';
 import { sendChat, stoppedCall, type ChatRequest } from '../providers/provider-calls';
 import { type CallStop, isCallStop, type ProviderEndpoints, rejectsKey } from '../providers/provider-clients';
+import { recordAttempt } from '../telemetry/telemetry';
 import { classifyFailure, planRun, type RunStep } from './failover';
 import { AttemptOutcome, RunAttemptEntity, RunEntity, RunStatus, type RunOutputValue, type StoredProviderError } from './run.entity';
 import { checkedRequest } from './run-request';
@@ -134,6 +135,7 @@ export class RunService {
     for (const [index, step] of steps.entries()) {
       const result = await this.carryOut(step, routes[index], request, bounds);
       attempts.push(result.attempt);
+      recordAttempt(result.attempt, result.goOn && !result.output && index + 1 < steps.length);
       if (result.keyStatus) statusChanges.push({ route: routes[index], status: result.keyStatus });
       if (result.output && step.action === 'SEND') {
         served = { step, output: result.output };

@@ -1,0 +1,100 @@
+/**
+ * What the rest of the service tells observability (DESIGN.md section 11): one call per attempt
+ * of a run, per key check and per connection status change. Each is counted in the metrics and,
+ * when tracing was started (src/telemetry/start.ts), becomes a span; without tracing nothing of
+ * OpenTelemetry is loaded.
+ */
+import type http from 'node:http';
+import { type AttemptFacts, metrics } from './metrics';
+
+/** One row of a run's timeline, as the run loop records it. */
+export interface AttemptRecord extends AttemptFacts {
+  httpStatus: number | null;
+  latencyMs: number;
+  startedAt: Date;
+}
+
+export type KeyCheckOutcome = 'ACCEPTED' | 'REJECTED' | 'UNREACHABLE';
+
+export interface KeyCheckRecord {
+  provider: string;
+  outcome: KeyCheckOutcome;
+  httpStatus: number | null;
+  startedAt: Date;
+  latencyMs: number;
+}
+
+/** The trace and span a log line belongs to. */
+export interface TraceIds {
+  trace_id: string;
+  span_id?: string;
+}
+
+/** What tracing adds (src/telemetry/tracing.ts), once started. */
+export interface Tracing {
+  attempt(attempt: AttemptRecord, failover: boolean): void;
+  keyCheck(check: KeyCheckRecord): void;
+  /** The active span's ids, if a span is active and recording or was sampled upstream. */
+  activeIds(): TraceIds | undefined;
+  /** Exports what is still buffered, then stops. */
+  shutdown(): Promise<void>;
+}
+
+let tracing: Tracing | undefined;
+
+export function useTracing(started: Tracing): void {
+  tracing = started;
+}
+
+export const tracingStarted = (): boolean => tracing !== undefined;
+
+/**
+ * One attempt of a run, as the timeline records it; `goesOn` when the run goes on to its next
+ * candidate after it. A failover is a failed attempt the run goes on from.
+ */
+export function recordAttempt(attempt: AttemptRecord, goesOn: boolean): void {
+  const failover = goesOn && attempt.outcome === 'FAILED';
+  metrics().attempt(attempt, failover);
+  tracing?.attempt(attempt, failover);
+}
+
+/** A key checked with its provider (src/connections/provider-check.ts). */
+export function recordKeyCheck(check: KeyCheckRecord): void {
+  metrics().keyChecked(check.provider, check.outcome);
+  tracing?.keyCheck(check);
+}
+
+/** A connection's stored status changed. */
+export function recordConnectionStatus(provider: string, status: string): void {
+  metrics().connectionStatusChanged(provider, status);
+}
+
+/** W3C trace context: version 00, a trace id, a parent id and flags, none of them all zeros. */
+const TRACEPARENT = /^00-([0-9a-f]{32})-([0-9a-f]{16})-[0-9a-f]{2}$/;
+const ids = new WeakMap<http.IncomingMessage, TraceIds | null>();
+
+/**
+ * The trace ids a request's log lines carry: those of its span when tracing runs, else the trace
+ * id of the `traceparent` it came with (the router's trace), so the logs join the traces either way.
+ * Read once per request, at its start, when its span is the active one.
+ */
+export function traceIdsOf(req: http.IncomingMessage): TraceIds | undefined {
+  let known = ids.get(req);
+  if (known === undefined) {
+    const header = req.headers.traceparent;
+    known = tracing?.activeIds() ?? (typeof header === 'string' ? fromTraceparent(header) : undefined) ?? null;
+    ids.set(req, known);
+  }
+  return known ?? undefined;
+}
+
+function fromTraceparent(header: string): TraceIds | undefined {
+  const match = TRACEPARENT.exec(header);
+  if (!match || /^0+$/.test(match[1]) || /^0+$/.test(match[2])) return undefined;
+  return { trace_id: match[1] };
+}
+
+/** Before the process exits: the spans still buffered are exported. */
+export async function shutdownTelemetry(): Promise<void> {
+  await tracing?.shutdown();
+}
