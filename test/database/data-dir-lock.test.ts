@@ -106,22 +106,34 @@ describe('the data directory lock', () => {
   });
 
   it('lets exactly one of many processes that start at once take it', async () => {
+    // A holder keeps the lock until every process has answered (its stdin closes), so that a slow
+    // starter on a loaded machine never meets a holder that has already gone.
     const holders = Array.from({ length: 6 }, () =>
-      nodeWithLock(
-        `const { lockDataDir } = require(process.argv[1]);
-         try { lockDataDir(process.argv[2], 'the service'); process.stdout.write('locked'); setTimeout(() => {}, 1500); }
-         catch (error) { process.stdout.write('refused'); }`,
-        [directory],
+      spawn(
+        process.execPath,
+        [
+          ...NODE_ARGS,
+          '-e',
+          `const { lockDataDir } = require(process.argv[1]);
+           try { lockDataDir(process.argv[2], 'the service'); process.stdout.write('locked'); process.stdin.resume(); process.stdin.on('end', () => process.exit(0)); }
+           catch (error) { process.stdout.write('refused'); }`,
+          LOCK_MODULE,
+          directory,
+        ],
+        { ...NODE_OPTIONS, stdio: ['pipe', 'pipe', 'pipe'] },
       ),
     );
     const outcomes = await Promise.all(
-      holders.map(async (child) => {
-        let out = '';
-        child.stdout.on('data', (chunk) => (out += chunk));
-        await once(child, 'exit');
-        return out;
-      }),
+      holders.map(
+        (child) =>
+          new Promise<string>((resolve) => {
+            child.stdout.on('data', (chunk) => resolve(String(chunk)));
+            child.on('exit', () => resolve(''));
+          }),
+      ),
     );
+    for (const child of holders) child.stdin.end();
+    await Promise.all(holders.map((child) => (child.exitCode === null ? once(child, 'exit') : undefined)));
     expect(outcomes.filter((outcome) => outcome === 'locked')).toHaveLength(1);
     expect(outcomes.filter((outcome) => outcome === 'refused')).toHaveLength(5);
   }, 30_000);
