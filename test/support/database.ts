@@ -17,8 +17,16 @@ export const EMBEDDED_TEMPLATE_ENV = 'BYOM_TEST_EMBEDDED_TEMPLATE';
 export interface TestDatabase {
   url: string;
   poolSize: number;
+  /**
+   * DATABASE_CONNECT_TIMEOUT_MS for servers on it: the embedded database serves one connection
+   * at a time, so on a loaded machine a burst of requests (20 concurrent updates, say) waits
+   * longer for it than the 2 s default allows; a test of that bound sets its own.
+   */
+  connectTimeoutMs?: number;
   drop(): Promise<void>;
 }
+
+const EMBEDDED_CONNECT_TIMEOUT_MS = 30_000;
 
 export function databaseUrl(server: string, name: string): string {
   const url = new URL(server);
@@ -103,7 +111,7 @@ export async function createTestDatabase(): Promise<TestDatabase> {
   const embeddedTemplate = process.env[EMBEDDED_TEMPLATE_ENV];
   if (!embeddedTemplate) {
     const embedded = await startEmbeddedPostgres();
-    return { url: embedded.url, poolSize: EMBEDDED_POOL_SIZE, drop: () => embedded.stop() };
+    return { url: embedded.url, poolSize: EMBEDDED_POOL_SIZE, connectTimeoutMs: EMBEDDED_CONNECT_TIMEOUT_MS, drop: () => embedded.stop() };
   }
   // A copy on disk: PGlite keeps an in-memory data directory in memory twice over (about 360 MB
   // a file instead of 190).
@@ -113,6 +121,7 @@ export async function createTestDatabase(): Promise<TestDatabase> {
   return {
     url: embedded.url,
     poolSize: EMBEDDED_POOL_SIZE,
+    connectTimeoutMs: EMBEDDED_CONNECT_TIMEOUT_MS,
     async drop() {
       await embedded.stop();
       rmSync(directory, { recursive: true, force: true });

@@ -57,6 +57,7 @@ export async function startTestServer(env: Record<string, string> = {}, options:
     BYOM_ENCRYPTION_KEYS: TEST_ENCRYPTION_KEYS,
     DATABASE_URL: options.databaseUrl ? options.databaseUrl(database.url) : database.url,
     DATABASE_POOL_SIZE: String(database.poolSize),
+    ...(database.connectTimeoutMs ? { DATABASE_CONNECT_TIMEOUT_MS: String(database.connectTimeoutMs) } : {}),
     ...env,
   });
   const logs: string[] = [];
