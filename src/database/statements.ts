@@ -3,7 +3,7 @@ import type { EntityManager } from 'typeorm';
 /**
  * Every SQL statement of a repository is a named constant made here: written out whole (no
  * statement is assembled at call time), listed by name in schema/queries.sql (`npm run
- * queries:emit`, a test keeps it current), and sent the way its definition says.
+ * schema:emit`, test/queries.test.ts keeps it current), and sent the way its definition says.
  */
 export interface Statement {
   /** Unique to its text; the name PostgreSQL knows it by when it is prepared. */
@@ -49,8 +49,8 @@ export async function query<Row>(runner: Runner, statement: Statement, parameter
 /** The statements as schema/queries.sql holds them. */
 export function printStatements(statements: readonly Statement[]): string {
   const header = [
-    '-- Every SQL statement the service sends, by name: emitted by `npm run queries:emit` from the',
-    '-- repositories (src/*/*.repository.ts); test/queries.test.ts fails when they differ from this file.',
+    '-- Every SQL statement of the repositories (src/*/*.repository.ts), by name: written by',
+    '-- `npm run schema:emit`; test/queries.test.ts fails when the code\'s statements differ from this file.',
     '-- Statements marked "prepared" are sent as named prepared statements.',
   ].join('\n');
   const body = statements.map((s) => `-- ${s.name}${s.prepared ? ' (prepared)' : ''}\n${s.text.trim()};\n`).join('\n');
