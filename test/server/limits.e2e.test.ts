@@ -124,7 +124,7 @@ describe('request limits', () => {
           }),
         ),
       );
-      expect(answers.every((status) => status === 413)).toBe(true);
+      expect(answers.filter((status) => status !== 413)).toEqual([]);
       // The bodies together were 400 MB; what the server holds of them is a few MB (the rest is noise).
       expect(process.memoryUsage().rss - before).toBeLessThan(150 * 1024 * 1024);
     }, 60_000);
