@@ -1,4 +1,6 @@
 /** Start-up only: configuration, the data directory's lock, the port, database, server, signals. */
+// Tracing, when configured, starts before anything it instruments is loaded: this import stays first.
+import './telemetry/start';
 import 'reflect-metadata';
 import http from 'node:http';
 import { performance } from 'node:perf_hooks';
@@ -9,6 +11,7 @@ import { createHttpServer, listen } from './http-limits';
 import { createLogger } from './logger';
 import type { App } from './server';
 import { shutdownPlan } from './stopping';
+import { shutdownTelemetry } from './telemetry/telemetry';
 
 /** A reason to stop before anything was opened: one line, no stack. */
 function refuse(message: string): never {
@@ -103,6 +106,8 @@ async function main(): Promise<void> {
       logger.info('HTTP server closed; every run recorded');
       await database.close();
       lock?.release();
+      // The last spans go out before the process does.
+      await shutdownTelemetry();
       logger.info('stopped');
       logger.flush();
       process.exit(0);

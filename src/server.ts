@@ -3,11 +3,7 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { ApolloServer, type ApolloServerPlugin } from '@apollo/server';
 import { ApolloServerPluginDrainHttpServer } from '@apollo/server/plugin/drainHttpServer';
-import {
-  ApolloServerPluginCacheControlDisabled,
-  ApolloServerPluginInlineTraceDisabled,
-  ApolloServerPluginLandingPageDisabled,
-} from '@apollo/server/plugin/disabled';
+import { ApolloServerPluginCacheControlDisabled, ApolloServerPluginLandingPageDisabled } from '@apollo/server/plugin/disabled';
 import { expressMiddleware } from '@as-integrations/express5';
 import { ApolloArmor } from '@escape.tech/graphql-armor';
 import express, { type ErrorRequestHandler } from 'express';
@@ -25,7 +21,7 @@ import { buildFederatedSchema } from './schema';
 import { createServices, type RoutingOptions } from './services';
 import { callerGoneSignal, delay, shutdownPlan } from './stopping';
 import { poolOf } from './database/data-source';
-import { metricsPlugin } from './telemetry/graphql-plugins';
+import { federatedTraces, metricsPlugin } from './telemetry/graphql-plugins';
 import { metrics } from './telemetry/metrics';
 import { traceIdsOf } from './telemetry/telemetry';
 import { UPLOAD_MAX_BYTES } from './uploads/file-upload.service';
@@ -144,8 +140,8 @@ export async function createApp({ config, dataSource, logger, httpServer: given,
       serviceUnavailablePlugin(health),
       // Requests, their duration and their errors' codes (src/telemetry/metrics.ts).
       metricsPlugin(metrics()),
-      // Federated traces would carry resolver errors to the gateway before formatError masks them.
-      ApolloServerPluginInlineTraceDisabled(),
+      // ftv1 inline traces for the gateway, their errors masked as the response masks them.
+      ...federatedTraces(),
       // The schema sets no cache hints; the plugin would still run a hook on every field resolved.
       ApolloServerPluginCacheControlDisabled(),
       // No Apollo Sandbox (it loads from a CDN): outside production graphqlIde() serves GraphiQL.

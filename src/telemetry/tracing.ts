@@ -1,0 +1,164 @@
+/**
+ * OpenTelemetry traces (DESIGN.md section 11), loaded only when start.ts finds an OTLP endpoint:
+ * the Node SDK with the maintained instrumentations of HTTP, Express, GraphQL and pg, spans of
+ * the service's own for provider attempts and key checks, exported by OTLP over HTTP (protobuf or
+ * JSON) in batches. Sampling is parent-based: a request whose `traceparent` is sampled is always
+ * recorded; a request without one is sampled at OTEL_TRACES_SAMPLER_ARG (DEFAULT_ROOT_RATIO).
+ *
+ * What no span may carry (a key, a prompt, an answer, a statement parameter, a token, a GraphQL
+ * variable's value) is kept out twice: the instrumentations are configured not to record it, and
+ * every span is scrubbed again before it is exported (scrubbed()).
+ */
+import { type Attributes, type Context, SpanKind, SpanStatusCode, context, trace } from '@opentelemetry/api';
+import { registerInstrumentations } from '@opentelemetry/instrumentation';
+import { ExpressInstrumentation, ExpressLayerType } from '@opentelemetry/instrumentation-express';
+import { GraphQLInstrumentation } from '@opentelemetry/instrumentation-graphql';
+import { HttpInstrumentation } from '@opentelemetry/instrumentation-http';
+import { PgInstrumentation } from '@opentelemetry/instrumentation-pg';
+import { defaultResource, detectResources, envDetector, resourceFromAttributes } from '@opentelemetry/resources';
+import {
+  BatchSpanProcessor,
+  ParentBasedSampler,
+  type ReadableSpan,
+  type SpanExporter,
+  TraceIdRatioBasedSampler,
+} from '@opentelemetry/sdk-trace-base';
+import { NodeTracerProvider } from '@opentelemetry/sdk-trace-node';
+import type { AttemptRecord, KeyCheckRecord, TraceIds, Tracing } from './telemetry';
+
+/** Requests without a sampled parent recorded when OTEL_TRACES_SAMPLER is unset: one in ten. */
+export const DEFAULT_ROOT_RATIO = 0.1;
+
+/** Routes that are polled, not served: never traced. */
+const UNTRACED_PATHS = new Set(['/healthz', '/readyz', '/metrics']);
+
+export type OtlpProtocol = 'http/protobuf' | 'http/json';
+
+export interface TracingOptions {
+  protocol: OtlpProtocol;
+}
+
+const isUpperName = (value: unknown) => typeof value === 'string' && /^[A-Z][A-Z0-9_]{0,47}$/.test(value);
+
+/** Attributes that hold a URL: kept without their query string (a GET request's variables). */
+const URL_ATTRIBUTES = new Set(['http.url', 'http.target', 'url.full', 'http.route']);
+/** Attributes that may hold values of a statement or an operation: never exported. */
+const DROPPED_ATTRIBUTE = /^(url\.query$|db\.postgresql\.values|db\.query\.parameter|db\.statement\.parameters|graphql\.variables)/;
+
+/**
+ * A span as it may leave the process: URLs without their query, no parameter or variable
+ * attribute, exception events reduced to their type (a driver's message may quote a value), and a
+ * status message only when it is one of the service's codes.
+ */
+export function scrubbed(span: ReadableSpan): ReadableSpan {
+  const attributes: Attributes = {};
+  for (const [key, value] of Object.entries(span.attributes)) {
+    if (DROPPED_ATTRIBUTE.test(key)) continue;
+    attributes[key] = URL_ATTRIBUTES.has(key) && typeof value === 'string' ? value.split('?')[0] : value;
+  }
+  const events = span.events.map((event) =>
+    event.name === 'exception' ? { ...event, attributes: { 'exception.type': event.attributes?.['exception.type'] ?? 'Error' } } : event,
+  );
+  const status = isUpperName(span.status.message) ? span.status : { code: span.status.code };
+  return Object.create(span, {
+    attributes: { value: attributes, enumerable: true },
+    events: { value: events, enumerable: true },
+    status: { value: status, enumerable: true },
+  }) as ReadableSpan;
+}
+
+function scrubbing(exporter: SpanExporter): SpanExporter {
+  return {
+    export: (spans, done) => exporter.export(spans.map(scrubbed), done),
+    shutdown: () => exporter.shutdown(),
+    forceFlush: () => exporter.forceFlush?.() ?? Promise.resolve(),
+  };
+}
+
+function exporterFor(protocol: OtlpProtocol): SpanExporter {
+  // Each reads OTEL_EXPORTER_OTLP_(TRACES_)ENDPOINT, _HEADERS, _TIMEOUT and _COMPRESSION itself.
+  if (protocol === 'http/json') {
+    const { OTLPTraceExporter } = require('@opentelemetry/exporter-trace-otlp-http') as typeof import('@opentelemetry/exporter-trace-otlp-http');
+    return new OTLPTraceExporter();
+  }
+  const { OTLPTraceExporter } = require('@opentelemetry/exporter-trace-otlp-proto') as typeof import('@opentelemetry/exporter-trace-otlp-proto');
+  return new OTLPTraceExporter();
+}
+
+/** Starts tracing: must run before http, express, graphql and pg are loaded, so that they are instrumented. */
+export function startTracing(env: NodeJS.ProcessEnv, options: TracingOptions): Tracing {
+  const resource = defaultResource()
+    .merge(resourceFromAttributes({ 'service.name': 'byom-subgraph' }))
+    // OTEL_SERVICE_NAME and OTEL_RESOURCE_ATTRIBUTES win.
+    .merge(detectResources({ detectors: [envDetector] }));
+  const ratio = Number(env.OTEL_TRACES_SAMPLER_ARG ?? DEFAULT_ROOT_RATIO);
+  const provider = new NodeTracerProvider({
+    resource,
+    // With OTEL_TRACES_SAMPLER set, the SDK builds the sampler it names (parentbased_always_on, …).
+    ...(env.OTEL_TRACES_SAMPLER
+      ? {}
+      : { sampler: new ParentBasedSampler({ root: new TraceIdRatioBasedSampler(Number.isFinite(ratio) && ratio >= 0 && ratio <= 1 ? ratio : DEFAULT_ROOT_RATIO) }) }),
+    // Batched (OTEL_BSP_* tune it): a request never waits for an export.
+    spanProcessors: [new BatchSpanProcessor(scrubbing(exporterFor(options.protocol)))],
+  });
+  // W3C trace context and baggage; the async-hooks context manager.
+  provider.register();
+  registerInstrumentations({
+    tracerProvider: provider,
+    instrumentations: [
+      new HttpInstrumentation({
+        ignoreIncomingRequestHook: (req) => UNTRACED_PATHS.has(String(req.url).split('?')[0]),
+        // The service's own outgoing HTTP is the exporter's; provider calls have spans of their own.
+        disableOutgoingRequestInstrumentation: true,
+      }),
+      // Routers and handlers; a span per middleware would cost more than it tells.
+      new ExpressInstrumentation({ ignoreLayersType: [ExpressLayerType.MIDDLEWARE] }),
+      // The operation's name, type and document (literals replaced by '*'), never variables; field
+      // timings are in the gateway's ftv1 traces instead of a span per field.
+      new GraphQLInstrumentation({ allowValues: false, ignoreResolveSpans: true, mergeItems: true }),
+      // Statements' text (parameters are placeholders), never their values; no spans outside a request.
+      new PgInstrumentation({ enhancedDatabaseReporting: false, requireParentSpan: true, addSqlCommenterCommentToQueries: false }),
+    ],
+  });
+  // graphql's execute is patched only when its own file is what is first required (graphql's
+  // index, required first, keeps the unpatched one and no operation span would be made).
+  require('graphql/execution/execute.js');
+  const tracer = provider.getTracer('byom-subgraph');
+
+  /** A span of something already done, under the active span: it started at `startedAt` and took `latencyMs`. */
+  const record = (name: string, startedAt: Date, latencyMs: number, attributes: Attributes, failed: string | null, parent: Context = context.active()) => {
+    const span = tracer.startSpan(name, { kind: SpanKind.CLIENT, startTime: startedAt, attributes }, parent);
+    if (failed) span.setStatus({ code: SpanStatusCode.ERROR, message: failed });
+    span.end(new Date(startedAt.getTime() + latencyMs));
+  };
+
+  return {
+    attempt(attempt: AttemptRecord, failover: boolean) {
+      const attributes: Attributes = {
+        'byom.provider': attempt.provider,
+        'byom.model': attempt.modelId,
+        'byom.billing': attempt.billing,
+        'byom.attempt.outcome': attempt.outcome,
+        'byom.attempt.latency_ms': attempt.latencyMs,
+        'byom.attempt.cooldown_skip': attempt.outcome === 'SKIPPED' && attempt.reason === 'COOLING_DOWN',
+        'byom.attempt.failover': failover,
+        'gen_ai.request.model': attempt.modelId,
+      };
+      if (attempt.reason !== null) attributes['byom.attempt.reason'] = isUpperName(attempt.reason) ? attempt.reason : 'other';
+      if (attempt.httpStatus !== null) attributes['http.response.status_code'] = attempt.httpStatus;
+      record(`provider attempt ${attempt.provider}`, attempt.startedAt, attempt.latencyMs, attributes, attempt.outcome === 'FAILED' ? (attributes['byom.attempt.reason'] as string) ?? 'FAILED' : null);
+    },
+    keyCheck(check: KeyCheckRecord) {
+      const attributes: Attributes = { 'byom.provider': check.provider, 'byom.key_check.outcome': check.outcome, 'byom.key_check.latency_ms': check.latencyMs };
+      if (check.httpStatus !== null) attributes['http.response.status_code'] = check.httpStatus;
+      record(`key check ${check.provider}`, check.startedAt, check.latencyMs, attributes, check.outcome === 'ACCEPTED' ? null : check.outcome);
+    },
+    activeIds(): TraceIds | undefined {
+      const span = trace.getActiveSpan();
+      if (!span) return undefined;
+      const { traceId, spanId } = span.spanContext();
+      return { trace_id: traceId, span_id: spanId };
+    },
+    shutdown: () => provider.shutdown(),
+  };
+}
