@@ -1,7 +1,6 @@
 import { Arg, Ctx, FieldResolver, ID, Mutation, Query, Resolver, Root } from 'type-graphql';
-import type { ModelOption as ModelOptionValue } from '../catalog/model-options';
 import type { RequestContext } from '../context';
-import { ModelOption } from '../model-settings/model-settings.types';
+import { ModelOption } from '../catalog/model.types';
 import type { OrganizationEntity } from '../organizations/organization.entity';
 import { Organization } from '../organizations/organization.types';
 import type { AgentEntity } from './agent.entity';
@@ -25,7 +24,7 @@ export class AgentResolver {
   @FieldResolver(() => ModelOption, {
     description: "Pinned at creation (the organization's primary unless given) or by setAgentModel; never changed by settings updates.",
   })
-  model(@Ctx() ctx: RequestContext, @Root() agent: AgentEntity): Promise<ModelOptionValue> {
+  model(@Ctx() ctx: RequestContext, @Root() agent: AgentEntity): Promise<ModelOption> {
     return this.agents.modelOf(ctx, agent);
   }
 

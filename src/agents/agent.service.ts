@@ -10,6 +10,7 @@ import { checkedName } from '../names';
 import type { OrganizationEntity } from '../organizations/organization.entity';
 import type { OrganizationService } from '../organizations/organization.service';
 import { AGENT_NAME_MAX_LENGTH, type AgentEntity } from './agent.entity';
+import type { CreateAgentInput, SetAgentModelInput } from './agent.types';
 
 /** The audit view of an agent. */
 function audited(agent: AgentEntity): Record<string, unknown> {
@@ -72,7 +73,7 @@ export class AgentService {
   }
 
   /** Creates an agent pinned to the resolved model, or to the organization's effective primary when none is given. */
-  async create(ctx: RequestContext, input: { organizationId: string; name: string; model?: string | null }): Promise<AgentEntity> {
+  async create(ctx: RequestContext, input: CreateAgentInput): Promise<AgentEntity> {
     const name = checkedName(input.name, { what: 'agent name', field: 'name', maxLength: AGENT_NAME_MAX_LENGTH });
     // NOT_FOUND for an unknown organization comes with its effective models.
     const effective = await this.settings.effective(ctx, input.organizationId);
@@ -89,7 +90,7 @@ export class AgentService {
   }
 
   /** Re-pins an agent to the resolved model. Pinning the model it already has changes nothing. */
-  async setModel(ctx: RequestContext, input: { agentId: string; model: string }): Promise<AgentEntity> {
+  async setModel(ctx: RequestContext, input: SetAgentModelInput): Promise<AgentEntity> {
     const agent = await this.get(ctx, input.agentId);
     const pin = await this.settings.resolve(ctx, agent.organizationId, input.model);
     const updated = await ctx.repos.transaction(async (tx) => {

@@ -3,7 +3,7 @@
  * section 4). Pure: no I/O.
  */
 import { DomainError, ErrorCode, badInput } from '../errors';
-import type { Catalog, CatalogModel } from './catalog';
+import type { Catalog } from './catalog';
 
 export enum Billing {
   /** The organization's own provider account pays (BYOM). */
@@ -12,12 +12,9 @@ export enum Billing {
   PLATFORM_CREDITS = 'PLATFORM_CREDITS',
 }
 
-export interface ModelOption {
-  model: CatalogModel;
-  billing: Billing;
-  /** The organization whose provider connection carries the model; null for platform models. */
-  connectionOwnerId: string | null;
-}
+import type { ModelOption } from './model.types';
+
+export type { ModelOption };
 
 /** What alias resolution reads of an organization's effective models. */
 export interface ResolvableModels {

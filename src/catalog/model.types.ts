@@ -1,5 +1,6 @@
 import { Directive, Field, ID, Int, ObjectType, registerEnumType } from 'type-graphql';
-import { ModelCapability, Provider } from './catalog';
+import { type CatalogModel, ModelCapability, Provider } from './catalog';
+import { Billing } from './model-options';
 
 registerEnumType(Provider, { name: 'Provider', description: 'An LLM provider whose accounts organizations can connect.' });
 registerEnumType(ModelCapability, {
@@ -39,4 +40,30 @@ export class Model {
 
   @Field(() => Date, { nullable: true, description: 'When the provider stops serving this model; null when no date is announced.' })
   retiresAt?: Date | null;
+}
+
+registerEnumType(Billing, {
+  name: 'Billing',
+  description: 'Who pays for a model.',
+  valuesConfig: {
+    PROVIDER_ACCOUNT: { description: "The organization's own provider account pays (BYOM)." },
+    PLATFORM_CREDITS: { description: "The platform's account pays; credits are consumed." },
+  },
+});
+
+/**
+ * A model as one organization can use it: the one type of it, in the schema and in the code
+ * (catalog/model-options.ts resolves aliases over these; `connectionOwner` is resolved from
+ * `connectionOwnerId`).
+ */
+@ObjectType({ description: 'A model as one organization can use it: who pays, and whose connection carries it.' })
+export class ModelOption {
+  @Field(() => Model, { description: 'The model.' })
+  model: CatalogModel;
+
+  @Field(() => Billing, { description: 'Who pays when this model runs for the organization.' })
+  billing: Billing;
+
+  /** The organization whose provider connection carries the model; null for platform models. */
+  connectionOwnerId: string | null;
 }

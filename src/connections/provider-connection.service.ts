@@ -13,6 +13,7 @@ import type { KeyVault } from './key-vault';
 import type { ProviderKeyChecker } from './provider-check';
 import type { Repositories } from '../repositories';
 import type { ProviderConnectionEntity } from './provider-connection.entity';
+import type { ConnectProviderInput, DisconnectProviderInput } from './provider-connection.types';
 
 /** One use of a connection: an organization's primary or fallback runs on it, by its own settings or inherited. */
 export interface ConnectionUse {
@@ -62,7 +63,7 @@ export class ProviderConnectionService {
    */
   async connect(
     ctx: RequestContext,
-    input: { organizationId: string; provider: Provider; apiKey: string },
+    input: ConnectProviderInput,
   ): Promise<ProviderConnectionEntity> {
     checkApiKeyShape(input.provider, input.apiKey);
     const organization = await this.organizations.get(ctx, input.organizationId);
@@ -92,7 +93,7 @@ export class ProviderConnectionService {
   }
 
   /** Removes a connection and its ciphertext; false when the organization had none for that provider. */
-  async disconnect(ctx: RequestContext, input: { organizationId: string; provider: Provider }): Promise<boolean> {
+  async disconnect(ctx: RequestContext, input: DisconnectProviderInput): Promise<boolean> {
     const organization = await this.organizations.get(ctx, input.organizationId);
     const removed = await ctx.repos.transaction(async (tx) => {
       const connection = await tx.connections.lock(organization.id, input.provider);

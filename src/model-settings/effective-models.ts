@@ -4,6 +4,7 @@
  */
 import { type Catalog, type CatalogModel, PLATFORM_DEFAULT, type Provider } from '../catalog/catalog';
 import { Billing, type ModelOption } from '../catalog/model-options';
+import type { EffectiveModels } from './model-settings.types';
 
 export enum ModelSource {
   OWN = 'OWN',
@@ -33,17 +34,8 @@ export interface InheritanceFacts {
   ancestors: readonly { organizationId: string; settings: OwnSettings | null }[];
 }
 
-export interface EffectiveModels {
-  organizationId: string;
-  primary: ModelOption;
-  fallback: ModelOption | null;
-  source: ModelSource;
-  /** The ancestor whose settings apply, when source is INHERITED. */
-  inheritedFromId: string | null;
-  exclusive: boolean;
-  /** What every model dropdown offers: unique by model id, BYOM before platform. */
-  availableModels: ModelOption[];
-}
+/** What the rule computes: the schema's EffectiveModels type. */
+export type { EffectiveModels };
 
 export function computeEffectiveModels(facts: InheritanceFacts, catalog: Catalog): EffectiveModels {
   const byom = (id: string, ownerId: string): ModelOption => ({ model: catalog.get(id), billing: Billing.PROVIDER_ACCOUNT, connectionOwnerId: ownerId });

@@ -1,19 +1,16 @@
 import { Arg, Ctx, FieldResolver, ID, Mutation, Query, Resolver, Root } from 'type-graphql';
 import type { Catalog, CatalogModel } from '../catalog/catalog';
-import type { ModelOption as ModelOptionValue } from '../catalog/model-options';
-import { Model } from '../catalog/model.types';
+import { Model, ModelOption } from '../catalog/model.types';
 import type { ProviderConnectionService } from '../connections/provider-connection.service';
 import type { RequestContext } from '../context';
 import type { OrganizationEntity } from '../organizations/organization.entity';
 import type { OrganizationService } from '../organizations/organization.service';
 import { Organization } from '../organizations/organization.types';
-import type { EffectiveModels as EffectiveModelsValue } from './effective-models';
 import type { ModelSettingsEntity } from './model-settings.entity';
-import type { ModelSettingsService, UpdateModelSettingsResult } from './model-settings.service';
+import type { ModelSettingsService } from './model-settings.service';
 import {
   ClearModelSettingsInput,
   EffectiveModels,
-  ModelOption,
   ModelSettings,
   UpdateModelSettingsInput,
   UpdateModelSettingsPayload,
@@ -27,7 +24,7 @@ export class OrganizationModelsResolver {
   ) {}
 
   @FieldResolver(() => EffectiveModels, { nullable: true, description: 'The models this organization uses. Members and admins.' })
-  effectiveModels(@Ctx() ctx: RequestContext, @Root() organization: OrganizationEntity): Promise<EffectiveModelsValue> {
+  effectiveModels(@Ctx() ctx: RequestContext, @Root() organization: OrganizationEntity): Promise<EffectiveModels> {
     return this.settings.effective(ctx, organization.id);
   }
 
@@ -53,14 +50,14 @@ export class OrganizationModelsResolver {
     @Ctx() ctx: RequestContext,
     @Arg('organizationId', () => ID, { description: 'The organization.' }) organizationId: string,
     @Arg('model', { description: 'An alias or a full model id.' }) model: string,
-  ): Promise<ModelOptionValue> {
+  ): Promise<ModelOption> {
     return this.settings.resolve(ctx, organizationId, model);
   }
 
   @Mutation(() => UpdateModelSettingsPayload, {
     description: "Replaces the organization's own model settings whole. Organization admins.",
   })
-  updateModelSettings(@Ctx() ctx: RequestContext, @Arg('input') input: UpdateModelSettingsInput): Promise<UpdateModelSettingsResult> {
+  updateModelSettings(@Ctx() ctx: RequestContext, @Arg('input') input: UpdateModelSettingsInput): Promise<UpdateModelSettingsPayload> {
     return this.settings.update(ctx, input);
   }
 
@@ -80,7 +77,7 @@ export class ModelOptionResolver {
     nullable: true,
     description: 'The organization whose provider connection carries this model; null for platform models.',
   })
-  connectionOwner(@Ctx() ctx: RequestContext, @Root() option: ModelOptionValue): Promise<OrganizationEntity | null> {
+  connectionOwner(@Ctx() ctx: RequestContext, @Root() option: ModelOption): Promise<OrganizationEntity | null> {
     return option.connectionOwnerId ? this.organizations.find(ctx, option.connectionOwnerId) : Promise.resolve(null);
   }
 }
@@ -90,7 +87,7 @@ export class EffectiveModelsResolver {
   constructor(private readonly organizations: OrganizationService) {}
 
   @FieldResolver(() => Organization, { nullable: true, description: 'The ancestor whose settings apply, when source is INHERITED.' })
-  inheritedFrom(@Ctx() ctx: RequestContext, @Root() effective: EffectiveModelsValue): Promise<OrganizationEntity | null> {
+  inheritedFrom(@Ctx() ctx: RequestContext, @Root() effective: EffectiveModels): Promise<OrganizationEntity | null> {
     return effective.inheritedFromId ? this.organizations.find(ctx, effective.inheritedFromId) : Promise.resolve(null);
   }
 }

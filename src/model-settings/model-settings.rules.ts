@@ -2,6 +2,7 @@
  * The pure checks of model settings (DESIGN.md section 3): what an update may name, the version
  * it expects, and what it warns about. No I/O: ModelSettingsService applies them before writing.
  */
+import type { SettingsNotice } from './model-settings.types';
 import { type Catalog, type CatalogModel, ModelCapability } from '../catalog/catalog';
 import { DomainError, ErrorCode, badInput } from '../errors';
 
@@ -59,13 +60,6 @@ export enum SettingsNoticeCode {
   MODEL_RETIRING = 'MODEL_RETIRING',
 }
 
-/** A warning about saved settings, as data; `message` says the same for people. */
-export interface SettingsNotice {
-  code: SettingsNoticeCode;
-  message: string;
-  model: CatalogModel | null;
-  capability: ModelCapability | null;
-}
 
 /**
  * What an update of the settings warns about, each as a notice: a primary without AGENT_TOOLS,

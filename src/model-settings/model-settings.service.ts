@@ -9,28 +9,11 @@ import { invalidate } from '../invalidation';
 import type { OrganizationEntity } from '../organizations/organization.entity';
 import type { OrganizationService } from '../organizations/organization.service';
 import type { EffectiveModels } from './effective-models';
+import type { ClearModelSettingsInput, UpdateModelSettingsInput, UpdateModelSettingsPayload } from './model-settings.types';
 import type { Repositories } from '../repositories';
 import type { ModelSettingsEntity } from './model-settings.entity';
 import type { SettingsValues } from './model-settings.repository';
-import { catalogModel, checkedExpectedVersion, type SettingsNotice, settingsNotices, settingsWarnings, versionConflict } from './model-settings.rules';
-
-export interface UpdateModelSettingsInput {
-  organizationId: string;
-  primaryModelId: string;
-  fallbackModelId?: string | null;
-  exclusive?: boolean | null;
-  offerToSubOrganizations?: boolean | null;
-  expectedVersion?: number | null;
-}
-
-export interface UpdateModelSettingsResult {
-  settings: ModelSettingsEntity;
-  effectiveModels: EffectiveModels;
-  warnings: string[];
-  notices: SettingsNotice[];
-  inheritingSubOrganizations: number;
-  organization: OrganizationEntity;
-}
+import { catalogModel, checkedExpectedVersion, settingsNotices, settingsWarnings, versionConflict } from './model-settings.rules';
 
 /** How many inheriting sub-organizations a CONNECTION_IN_USE error names before it only counts them. */
 const NAMED_DEPENDENTS = 10;
@@ -90,7 +73,7 @@ export class ModelSettingsService {
    * first and makes this update fail. The settings row is locked (FOR UPDATE) and the update is
    * conditional on the version read under that lock, so concurrent updates never lose one.
    */
-  async update(ctx: RequestContext, input: UpdateModelSettingsInput): Promise<UpdateModelSettingsResult> {
+  async update(ctx: RequestContext, input: UpdateModelSettingsInput): Promise<UpdateModelSettingsPayload> {
     const primary = catalogModel(this.catalog, input.primaryModelId, 'primaryModelId');
     // Only null means "no fallback": an empty string is an id the catalog does not have.
     const fallback = input.fallbackModelId != null ? catalogModel(this.catalog, input.fallbackModelId, 'fallbackModelId') : null;
@@ -177,7 +160,7 @@ export class ModelSettingsService {
   }
 
   /** Removes the organization's own settings: it inherits again, or falls to the platform's models. */
-  async clear(ctx: RequestContext, input: { organizationId: string; expectedVersion?: number | null }): Promise<OrganizationEntity> {
+  async clear(ctx: RequestContext, input: ClearModelSettingsInput): Promise<OrganizationEntity> {
     const expectedVersion = checkedExpectedVersion(input.expectedVersion);
     const organization = await this.organizations.get(ctx, input.organizationId);
     await ctx.repos.transaction(async (tx) => {

@@ -1,20 +1,10 @@
 import { Field, ID, InputType, Int, ObjectType, registerEnumType } from 'type-graphql';
 import { type CatalogModel, ModelCapability } from '../catalog/catalog';
-import { Billing } from '../catalog/model-options';
-import { Model } from '../catalog/model.types';
+import { Model, ModelOption } from '../catalog/model.types';
 import type { OrganizationEntity } from '../organizations/organization.entity';
 import { Organization, OrganizationIdField } from '../organizations/organization.types';
 import { ModelSource } from './effective-models';
 import { SettingsNoticeCode } from './model-settings.rules';
-
-registerEnumType(Billing, {
-  name: 'Billing',
-  description: 'Who pays for a model.',
-  valuesConfig: {
-    PROVIDER_ACCOUNT: { description: "The organization's own provider account pays (BYOM)." },
-    PLATFORM_CREDITS: { description: "The platform's account pays; credits are consumed." },
-  },
-});
 
 registerEnumType(ModelSource, {
   name: 'ModelSource',
@@ -26,15 +16,7 @@ registerEnumType(ModelSource, {
   },
 });
 
-@ObjectType({ description: 'A model as one organization can use it: who pays, and whose connection carries it.' })
-export class ModelOption {
-  @Field(() => Model, { description: 'The model.' })
-  model: CatalogModel;
-
-  @Field(() => Billing, { description: 'Who pays when this model runs for the organization.' })
-  billing: Billing;
-}
-
+/** The models an organization uses (computeEffectiveModels computes them): the one type of them, in the schema and in the code. */
 @ObjectType({ description: 'The models an organization uses: its own, inherited from an ancestor, or the platform\'s.' })
 export class EffectiveModels {
   @Field(() => ModelOption, { description: 'The model new agents are pinned to, and runs try first.' })
@@ -51,6 +33,12 @@ export class EffectiveModels {
 
   @Field(() => [ModelOption], { description: 'What every model dropdown of this organization offers, unique by model id, BYOM before platform.' })
   availableModels: ModelOption[];
+
+  /** The organization these are the models of. */
+  organizationId: string;
+
+  /** The ancestor whose settings apply, when source is INHERITED (`inheritedFrom` is resolved from it). */
+  inheritedFromId: string | null;
 }
 
 @ObjectType({ description: "An organization's own BYOM settings (admins only)." })

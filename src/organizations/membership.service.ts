@@ -2,9 +2,10 @@ import { AuditAction } from '../audit/audit-event.entity';
 import type { AuditLogService } from '../audit/audit-log.service';
 import type { RequestContext } from '../context';
 import { invalidate } from '../invalidation';
-import type { MembershipEntity, OrgRole } from './membership.entity';
+import type { MembershipEntity } from './membership.entity';
 import type { OrganizationEntity } from './organization.entity';
 import type { OrganizationService } from './organization.service';
+import type { RemoveMembershipInput, SetMembershipInput } from './organization.types';
 
 export class MembershipService {
   constructor(
@@ -13,7 +14,7 @@ export class MembershipService {
   ) {}
 
   /** Gives a user a role in an organization, replacing any role they had there. */
-  async set(ctx: RequestContext, input: { organizationId: string; userId: string; role: OrgRole }): Promise<MembershipEntity> {
+  async set(ctx: RequestContext, input: SetMembershipInput): Promise<MembershipEntity> {
     const organization = await this.organizations.get(ctx, input.organizationId);
     const membership = await ctx.repos.transaction(async (tx) => {
       const { membership: set, previousRole } = await tx.organizations.setMembership(organization.id, input.userId, input.role);
@@ -33,7 +34,7 @@ export class MembershipService {
   }
 
   /** Removes a user's membership; false when they had none there. */
-  async remove(ctx: RequestContext, input: { organizationId: string; userId: string }): Promise<boolean> {
+  async remove(ctx: RequestContext, input: RemoveMembershipInput): Promise<boolean> {
     const organization = await this.organizations.get(ctx, input.organizationId);
     const removed = await ctx.repos.transaction(async (tx) => {
       const role = await tx.organizations.removeMembership(organization.id, input.userId);

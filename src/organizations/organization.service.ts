@@ -8,6 +8,7 @@ import { normalizeId } from '../database/keys';
 import type { Repositories } from '../repositories';
 import { ORGANIZATION_NAME_MAX_LENGTH, type OrganizationEntity } from './organization.entity';
 import type { OrganizationConnection } from './organization.types';
+import type { CreateOrganizationInput, MoveOrganizationInput } from './organization.types';
 
 export const ORGANIZATIONS_PAGE_DEFAULT = 20;
 /** The most organizations one page holds; larger `first` values are capped to it. */
@@ -88,7 +89,7 @@ export class OrganizationService {
     return ctx.loaders.organizations.hasChildren.load(organization.id);
   }
 
-  async create(ctx: RequestContext, input: { name: string; parentId?: string | null }): Promise<OrganizationEntity> {
+  async create(ctx: RequestContext, input: CreateOrganizationInput): Promise<OrganizationEntity> {
     const name = organizationName(input.name);
     if (input.parentId) await this.get(ctx, input.parentId);
     const parentId = input.parentId ? normalizeId(input.parentId) : null;
@@ -111,7 +112,7 @@ export class OrganizationService {
    * every earlier move, so the cycle check cannot miss one (a snapshot taken before the lock,
    * as REPEATABLE READ would, could).
    */
-  async move(ctx: RequestContext, input: { organizationId: string; parentId?: string | null }): Promise<OrganizationEntity> {
+  async move(ctx: RequestContext, input: MoveOrganizationInput): Promise<OrganizationEntity> {
     const id = normalizeId(input.organizationId);
     const parentId = input.parentId ? normalizeId(input.parentId) : null;
     const moved = await ctx.repos.transaction(async (tx) => {

@@ -3,14 +3,12 @@ import type { AgentEntity } from '../agents/agent.entity';
 import type { AgentService } from '../agents/agent.service';
 import { Agent } from '../agents/agent.types';
 import type { CatalogModel } from '../catalog/catalog';
-import type { ModelOption as ModelOptionValue } from '../catalog/model-options';
 import type { RequestContext } from '../context';
-import { ModelOption } from '../model-settings/model-settings.types';
+import { ModelOption } from '../catalog/model.types';
 import type { OrganizationEntity } from '../organizations/organization.entity';
 import { Organization } from '../organizations/organization.types';
 import type { RunAttemptEntity, RunEntity } from './run.entity';
 import type { RunService } from './run.service';
-import type { UsageRowValue } from './usage';
 import { Run, RunAgentInput, RunAttempt, UsageRow } from './run.types';
 
 @Resolver(() => Run)
@@ -36,7 +34,7 @@ export class RunResolver {
   }
 
   @FieldResolver(() => ModelOption, { nullable: true, description: 'The model that answered; null when the run failed.' })
-  servedBy(@Root() run: RunEntity): ModelOptionValue | null {
+  servedBy(@Root() run: RunEntity): ModelOption | null {
     return this.runs.servedBy(run);
   }
 
@@ -59,7 +57,7 @@ export class OrganizationUsageResolver {
     @Root() organization: OrganizationEntity,
     @Arg('from', () => Date, { description: 'The start of the period, included.' }) from: Date,
     @Arg('to', () => Date, { description: 'The end of the period, excluded (at most 366 days after from).' }) to: Date,
-  ): Promise<UsageRowValue[]> {
+  ): Promise<UsageRow[]> {
     return this.runs.usage(ctx, organization, from, to);
   }
 }

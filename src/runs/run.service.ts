@@ -15,8 +15,8 @@ import { recordAttempt } from '../telemetry/telemetry';
 import { classifyFailure, planRun, type RunStep } from './failover';
 import { AttemptOutcome, RunAttemptEntity, RunEntity, RunStatus, type RunOutputValue, type StoredProviderError } from './run.entity';
 import { checkedRequest } from './run-request';
-import type { RunAgentInput } from './run.types';
-import { checkUsagePeriod, priced, type UsageRowValue } from './usage';
+import type { RunAgentInput, UsageRow } from './run.types';
+import { checkUsagePeriod, priced } from './usage';
 import { NO_CREDENTIALS } from './attempt-reasons';
 
 
@@ -274,7 +274,7 @@ export class RunService {
   }
 
   /** An organization's usage in [from, to): one row per provider, model and billing. */
-  async usage(ctx: RequestContext, organization: OrganizationEntity, from: Date, to: Date): Promise<UsageRowValue[]> {
+  async usage(ctx: RequestContext, organization: OrganizationEntity, from: Date, to: Date): Promise<UsageRow[]> {
     checkUsagePeriod(from, to);
     const sums = await ctx.loaders.runs.usage.load({ organizationId: organization.id, from, to });
     return priced(this.catalog, sums);

@@ -2,18 +2,14 @@
  * Usage (DESIGN.md section 7): the period a request may ask for, and what platform credits a sum
  * of calls costs at the catalog's rates. Pure: the sums come from the runs repository.
  */
-import type { Catalog, CatalogModel } from '../catalog/catalog';
+import type { Catalog } from '../catalog/catalog';
 import { Billing } from '../catalog/model-options';
 import { badInput } from '../errors';
 import type { UsageSum } from './run.repository';
+import type { UsageRow } from './run.types';
 
 /** The longest usage period one request may ask for. */
 const USAGE_MAX_DAYS = 366;
-
-export interface UsageRowValue extends Omit<UsageSum, 'modelId'> {
-  model: CatalogModel;
-  platformCredits: number;
-}
 
 /** BAD_USER_INPUT unless [from, to) is a period of at most USAGE_MAX_DAYS. */
 export function checkUsagePeriod(from: Date, to: Date): void {
@@ -22,7 +18,7 @@ export function checkUsagePeriod(from: Date, to: Date): void {
 }
 
 /** The sums with their models and the platform credits they consumed (none for the organization's own accounts). */
-export function priced(catalog: Catalog, sums: readonly UsageSum[]): UsageRowValue[] {
+export function priced(catalog: Catalog, sums: readonly UsageSum[]): UsageRow[] {
   return sums.map(({ modelId, ...sum }) => {
     const model = catalog.get(modelId);
     const rates = model.platformCreditsPerMillionTokens;

@@ -3,7 +3,7 @@ import type { RequestContext } from '../context';
 import type { OrganizationEntity } from '../organizations/organization.entity';
 import type { OrganizationService } from '../organizations/organization.service';
 import { Organization } from '../organizations/organization.types';
-import type { FileUploadService, UploadedFileValue } from './file-upload.service';
+import type { FileUploadService } from './file-upload.service';
 import { UploadedFile, UploadFileInput } from './file-upload.types';
 
 @Resolver(() => UploadedFile)
@@ -14,7 +14,7 @@ export class FileUploadResolver {
   ) {}
 
   @FieldResolver(() => Organization, { nullable: true, description: 'The organization whose connection carried the upload; null when it went through the platform.' })
-  owner(@Ctx() ctx: RequestContext, @Root() file: UploadedFileValue): Promise<OrganizationEntity | null> {
+  owner(@Ctx() ctx: RequestContext, @Root() file: UploadedFile): Promise<OrganizationEntity | null> {
     return file.ownerId ? this.organizations.find(ctx, file.ownerId) : Promise.resolve(null);
   }
 
@@ -22,7 +22,7 @@ export class FileUploadResolver {
     description:
       "Uploads a file to Anthropic's Files API: with the organization's own Anthropic key when BYOM is active for Anthropic (own or inherited), else with the platform's. Members and admins.",
   })
-  uploadFile(@Ctx() ctx: RequestContext, @Arg('input') input: UploadFileInput): Promise<UploadedFileValue> {
+  uploadFile(@Ctx() ctx: RequestContext, @Arg('input') input: UploadFileInput): Promise<UploadedFile> {
     return this.uploads.upload(ctx, input);
   }
 }

@@ -10,6 +10,7 @@ import { checkedName } from '../names';
 import type { OrganizationService } from '../organizations/organization.service';
 import { uploadAnthropicFile } from '../providers/provider-calls';
 import { type ProviderEndpoints, rejectsKey } from '../providers/provider-clients';
+import type { UploadedFile, UploadFileInput } from './file-upload.types';
 
 /** The largest file accepted, decoded. */
 export const UPLOAD_MAX_BYTES = 10 * 1024 * 1024;
@@ -18,13 +19,6 @@ const MIME_TYPE = /^[A-Za-z0-9][A-Za-z0-9!#$&^_.+-]{0,126}\/[A-Za-z0-9][A-Za-z0-
 const BASE64 = /^[A-Za-z0-9+/]*={0,2}$/;
 /** Statuses by which the provider refuses the file itself (its type, size or content): the caller's to fix. */
 const REFUSED_FILE_STATUSES = new Set([400, 413, 415, 422]);
-
-export interface UploadedFileValue {
-  id: string;
-  provider: Provider;
-  billing: Billing;
-  ownerId: string | null;
-}
 
 /** The file's bytes from strict base64, within the size limit; BAD_USER_INPUT otherwise. */
 function decodeUpload(contentBase64: string): Buffer {
@@ -55,8 +49,8 @@ export class FileUploadService {
 
   async upload(
     ctx: RequestContext,
-    input: { organizationId: string; filename: string; mimeType: string; contentBase64: string },
-  ): Promise<UploadedFileValue> {
+    input: UploadFileInput,
+  ): Promise<UploadedFile> {
     const filename = checkedName(input.filename, { what: 'filename', field: 'input.filename', maxLength: FILENAME_MAX_LENGTH });
     if (/[/\\]/.test(filename)) throw badInput('The filename must not contain a path', 'input.filename');
     if (!MIME_TYPE.test(input.mimeType)) throw badInput('mimeType must be a media type such as application/pdf', 'input.mimeType');

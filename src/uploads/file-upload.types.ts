@@ -13,6 +13,9 @@ export class UploadedFile {
 
   @Field(() => Billing, { description: "PROVIDER_ACCOUNT when it went through the organization's own key: the id resolves under its account." })
   billing: Billing;
+
+  /** The organization whose connection carried the upload; null for the platform's account (`owner` is resolved from it). */
+  ownerId: string | null;
 }
 
 @InputType({ description: 'A file to upload for Claude.' })
