@@ -4,6 +4,8 @@
  * time and only what changed since its last build, so `npm start` with nothing changed costs no
  * compile. Types are checked by `npm run typecheck` (tsc), which CI runs; swc only strips them.
  * The options are those jest uses (jest.config.js), so tests and the service run the same code.
+ * Then the settings page: web/ into dist/web with Vite, only when a file of web/ (or the lock
+ * file) is newer than the last build of it.
  */
 import { mkdirSync, readdirSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
@@ -90,7 +92,39 @@ function writeAtomically(file, content) {
   renameSync(temporary, file);
 }
 
+const WEB = path.join(root, 'web');
+const WEB_OUT = path.join(out, 'web');
+/** Written after each build of the page: its time is the build's. */
+const WEB_STAMP = path.join(WEB_OUT, '.built');
+
+/** Builds the settings page when its sources changed since the last build; false when it did not need to. */
+async function buildWeb() {
+  if (!statSync(WEB, { throwIfNoEntry: false })) return false;
+  const built = mtime(WEB_STAMP);
+  const newest = Math.max(
+    mtime(path.join(root, 'package-lock.json')),
+    ...readdirSync(WEB, { recursive: true }).map((name) => mtime(path.join(WEB, String(name)))),
+  );
+  if (built >= newest) return false;
+  let vite;
+  try {
+    vite = await import('vite');
+  } catch {
+    // An install without devDependencies: a page built before is served as it is.
+    process.stderr.write(`build: the settings page needs Vite (a devDependency) to be built; ${built < 0 ? 'it will answer 503' : 'serving the last build'}\n`);
+    return false;
+  }
+  await vite.build({ configFile: path.join(WEB, 'vite.config.mjs'), logLevel: 'warn' });
+  writeFileSync(WEB_STAMP, `${new Date().toISOString()}\n`);
+  return true;
+}
+
 const { compiled, removed, ms } = build();
 if (compiled > 0 || removed > 0 || process.argv.includes('--verbose')) {
   process.stderr.write(`build: ${compiled} file(s) compiled, ${removed} removed, ${Math.round(ms)} ms\n`);
+}
+const webStarted = performance.now();
+const webBuilt = await buildWeb();
+if (webBuilt || process.argv.includes('--verbose')) {
+  process.stderr.write(`build: settings page ${webBuilt ? 'built' : statSync(WEB_STAMP, { throwIfNoEntry: false }) ? 'up to date' : 'absent'}, ${Math.round(performance.now() - webStarted)} ms\n`);
 }

@@ -64,6 +64,8 @@ export interface Config {
   graphql: {
     introspection: boolean;
   };
+  /** Whether the service serves the Models settings page (SETTINGS_PAGE; src/settings-page.ts). */
+  settingsPage: boolean;
 }
 
 /** What one HTTP client may cost before its request is answered (src/http-limits.ts). */
@@ -212,6 +214,7 @@ const environment = z.object({
     (value) => value === undefined || value === 'true' || value === 'false',
     "must be 'true' or 'false'",
   ),
+  SETTINGS_PAGE: optional.refine((value) => value === undefined || value === 'true' || value === 'false', "must be 'true' or 'false'"),
 });
 
 /**
@@ -300,6 +303,8 @@ export function parseConfig(env: NodeJS.ProcessEnv): Config {
     graphql: {
       introspection: vars.GRAPHQL_INTROSPECTION === undefined ? !isProduction : vars.GRAPHQL_INTROSPECTION === 'true',
     },
+    // In production the platform's own sign-in would hand the page its token: off unless asked for.
+    settingsPage: vars.SETTINGS_PAGE === undefined ? !isProduction : vars.SETTINGS_PAGE === 'true',
   };
 }
 

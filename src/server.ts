@@ -15,6 +15,7 @@ import { createRequestContext, type RequestContext } from './context';
 import { checkReadiness, healthOf, isRetryLater, serviceUnavailablePlugin } from './database/health';
 import { INTERNAL_ERROR_MESSAGE, formatError, isUnexpected } from './errors';
 import { graphqlIde } from './graphql-ide';
+import { settingsPage } from './settings-page';
 import { ANONYMOUS_BODY_LIMIT_BYTES, RequestRefused, createHttpServer, jsonBody, listen, loggedHeaders, requireRouterSecret } from './http-limits';
 import { type Logger, serializeError } from './logger';
 import { buildFederatedSchema } from './schema';
@@ -195,6 +196,8 @@ export async function createApp({ config, dataSource, logger, httpServer: given,
   });
 
   if (!config.isProduction) app.get('/graphql', graphqlIde());
+  // The Models settings page: outside production, and in production only with SETTINGS_PAGE=true (a 404 otherwise).
+  if (config.settingsPage) app.use(settingsPage());
   if (config.routerSecret) app.use('/graphql', requireRouterSecret(config.routerSecret));
   else if (config.isProduction) logger.warn('ROUTER_SECRET is unset: anyone who reaches this service can call it, not only the router');
   // The token is checked before the body is read: without a valid one, a body may hold 64 KiB.

@@ -1,13 +1,18 @@
 /**
  * Prints a development token signed with the service's HS256 secret:
  *   npm run -s token -- --sub alice [--operator] [--ttl 12h]
+ * or, with --organization, the address of the Models settings page for that user and
+ * organization, the token in its fragment (which the page keeps for the tab and clears):
+ *   npm run -s token -- --sub alice --organization <id>
  * Refuses to run in production, and refuses a ttl longer than AUTH_JWT_MAX_TTL (the service
  * would refuse the token).
  */
 import { parseArgs } from 'node:util';
+import { isUUID } from 'class-validator';
 import { decodeJwt, SignJWT } from 'jose';
 import { runCommand } from '../cli';
-import { loadConfig } from '../config';
+import { type Config, loadConfig } from '../config';
+import { SETTINGS_PAGE_PATH } from '../settings-page';
 import { OPERATOR_ROLE, subProblem } from './authentication';
 
 export async function signDevToken(
@@ -22,12 +27,28 @@ export async function signDevToken(
     .sign(new TextEncoder().encode(secret));
 }
 
+/** The settings page's address on the service as configured here, for one organization, signed in with `token`. */
+export function settingsPageAddress(config: Pick<Config, 'host' | 'port'>, organizationId: string, token: string): string {
+  const host = config.host === undefined || config.host === '0.0.0.0' || config.host === '::' ? 'localhost' : config.host.includes(':') ? `[${config.host}]` : config.host;
+  const query = new URLSearchParams({ organization: organizationId.toLowerCase() });
+  return `http://${host}:${config.port}${SETTINGS_PAGE_PATH}?${query}#${new URLSearchParams({ token })}`;
+}
+
 async function main(): Promise<number> {
   const { values } = parseArgs({
-    options: { sub: { type: 'string' }, operator: { type: 'boolean', default: false }, ttl: { type: 'string', default: '12h' } },
+    options: {
+      sub: { type: 'string' },
+      operator: { type: 'boolean', default: false },
+      ttl: { type: 'string', default: '12h' },
+      organization: { type: 'string' },
+    },
   });
   if (!values.sub) {
-    process.stderr.write('usage: npm run -s token -- --sub <user id> [--operator] [--ttl 12h]\n');
+    process.stderr.write('usage: npm run -s token -- --sub <user id> [--operator] [--ttl 12h] [--organization <id>: print the settings page address]\n');
+    return 2;
+  }
+  if (values.organization !== undefined && !isUUID(values.organization)) {
+    process.stderr.write(`--organization must be an organization id (a UUID), not ${JSON.stringify(values.organization)}.\n`);
     return 2;
   }
   const problem = subProblem(values.sub);
@@ -57,6 +78,11 @@ async function main(): Promise<number> {
       `--ttl ${values.ttl} is longer than AUTH_JWT_MAX_TTL allows (${config.auth.maxTtlSeconds} s): the service would refuse the token.\n`,
     );
     return 2;
+  }
+  if (values.organization !== undefined) {
+    if (!config.settingsPage) process.stderr.write('SETTINGS_PAGE=false: the service does not serve the settings page.\n');
+    process.stdout.write(`${settingsPageAddress(config, values.organization, token)}\n`);
+    return 0;
   }
   process.stdout.write(`${token}\n`);
   return 0;

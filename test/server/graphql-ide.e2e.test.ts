@@ -2,28 +2,13 @@ import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { chromium, type BrowserContext, type Page } from 'playwright-core';
+import { CHROMIUM, CHROMIUM_ARGS, describeInBrowser as describeInBrowserFor, haveChromium } from '../support/chromium';
 import { startTestServer, type TestServer } from '../support/test-server';
 
-/** Debian's Chromium: Playwright's own browser downloads are not available here. */
-const CHROMIUM = '/usr/bin/chromium';
-const CHROMIUM_ARGS = [
-  '--headless',
-  '--no-sandbox',
-  '--disable-gpu',
-  '--disable-background-networking',
-  '--disable-component-update',
-  '--disable-sync',
-  '--no-first-run',
-];
 const STEP_MS = 5_000;
 const SCREENSHOT = '/tmp/ide.png';
 
-const haveChromium = existsSync(CHROMIUM);
-// Skipping is for a developer's machine only: under CI a missing browser fails the test.
-const describeInBrowser = haveChromium || process.env.CI ? describe : describe.skip;
-if (!haveChromium && !process.env.CI) {
-  console.warn(`Skipping the GraphQL IDE tests: ${CHROMIUM} is missing (apt-get install -y chromium).`);
-}
+const describeInBrowser = describeInBrowserFor('the GraphQL IDE tests');
 
 const HTML = 'text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8';
 
