@@ -226,6 +226,16 @@ describeInBrowser('the Models settings page in a browser', () => {
     );
     expect(await page.getByTestId('primary-notices').count()).toBe(0);
     await shot(page, 'saved-with-notices');
+    // Every control has an accessible name (a label, its text or aria-label).
+    const unnamed = await page.locator('button, select, input, a').evaluateAll((elements) =>
+      elements
+        .filter((element) => {
+          const labelled = (element as HTMLInputElement).labels?.length || element.getAttribute('aria-label') || element.textContent?.trim();
+          return !labelled;
+        })
+        .map((element) => element.outerHTML),
+    );
+    expect(unnamed).toEqual([]);
 
     const settings = await api('acme-admin', SETTINGS, { id: acme });
     expect(settings.data?.organization.modelSettings).toEqual({
