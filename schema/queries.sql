@@ -164,9 +164,9 @@ SELECT s.organization_id, s.primary_model_id, s.fallback_model_id, s.exclusive, 
 
 -- model_settings_update
 UPDATE model_settings
-SET primary_model_id = $3, fallback_model_id = $4, exclusive = $5, offer_to_sub_organizations = $6, updated_by = $7,
+SET primary_model_id = $2, fallback_model_id = $3, exclusive = $4, offer_to_sub_organizations = $5, updated_by = $6,
     version = version + 1, updated_at = now()
-WHERE organization_id = $1 AND version = $2
+WHERE organization_id = $1 AND version = $7
 RETURNING organization_id, primary_model_id, fallback_model_id, exclusive, offer_to_sub_organizations, version, updated_by, created_at, updated_at;
 
 -- organization_ancestor_ids

@@ -1,4 +1,5 @@
 import type { EntityManager } from 'typeorm';
+import { preparedQuery } from './prepared';
 
 /**
  * Every SQL statement of a repository is a named constant made here: written out whole (no
@@ -40,8 +41,7 @@ export function definedStatements(): Statement[] {
  * and every other command with the rows: both come back as the rows.
  */
 export async function query<Row>(runner: Runner, statement: Statement, parameters: unknown[]): Promise<Row[]> {
-  const sent = statement.prepared ? ({ name: statement.name, text: statement.text } as unknown as string) : statement.text;
-  const result: unknown = await runner.query(sent, parameters);
+  const result: unknown = statement.prepared ? await preparedQuery(runner, statement, parameters) : await runner.query(statement.text, parameters);
   if (Array.isArray(result) && result.length === 2 && Array.isArray(result[0]) && typeof result[1] === 'number') return result[0] as Row[];
   return result as Row[];
 }

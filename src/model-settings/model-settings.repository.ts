@@ -55,6 +55,16 @@ export interface SettingsValues {
   updatedBy: string;
 }
 
+/** `$1` to `$6` of the statements that write settings: the organization, then the values in their column order. */
+const settingsParameters = (organizationId: string, values: SettingsValues) => [
+  normalizeId(organizationId),
+  values.primaryModelId,
+  values.fallbackModelId,
+  values.exclusive,
+  values.offerToSubOrganizations,
+  values.updatedBy,
+];
+
 const SETTINGS_OF_ORGANIZATIONS = statement(
   'model_settings_of_organizations',
   `SELECT ${SETTINGS_COLUMNS} FROM model_settings s WHERE s.organization_id = ANY($1::uuid[])`,
@@ -62,13 +72,13 @@ const SETTINGS_OF_ORGANIZATIONS = statement(
 
 const LOCK_SETTINGS = statement('model_settings_lock', `SELECT ${SETTINGS_COLUMNS} FROM model_settings s WHERE s.organization_id = $1 FOR UPDATE`);
 
-/** Replaces the settings if they are still at version `$2`; the version grows by one. */
+/** Replaces the settings if they are still at version `$7`; the version grows by one. */
 const UPDATE_SETTINGS = statement(
   'model_settings_update',
   `UPDATE model_settings
-SET primary_model_id = $3, fallback_model_id = $4, exclusive = $5, offer_to_sub_organizations = $6, updated_by = $7,
+SET primary_model_id = $2, fallback_model_id = $3, exclusive = $4, offer_to_sub_organizations = $5, updated_by = $6,
     version = version + 1, updated_at = now()
-WHERE organization_id = $1 AND version = $2
+WHERE organization_id = $1 AND version = $7
 RETURNING ${RETURNED_COLUMNS}`,
 );
 
@@ -246,28 +256,13 @@ export class ModelSettingsRepository {
 
   /** Replaces the settings if still at `version`; answers them as stored, or null when the version moved. */
   async update(organizationId: string, version: number, values: SettingsValues): Promise<ModelSettingsEntity | null> {
-    const [row] = await query<SettingsRow>(this.db, UPDATE_SETTINGS, [
-      normalizeId(organizationId),
-      version,
-      values.primaryModelId,
-      values.fallbackModelId,
-      values.exclusive,
-      values.offerToSubOrganizations,
-      values.updatedBy,
-    ]);
+    const [row] = await query<SettingsRow>(this.db, UPDATE_SETTINGS, [...settingsParameters(organizationId, values), version]);
     return row ? toSettings(row) : null;
   }
 
   /** Creates the organization's settings at version 1; null when a concurrent update created them first. */
   async insert(organizationId: string, values: SettingsValues): Promise<ModelSettingsEntity | null> {
-    const [row] = await query<SettingsRow>(this.db, INSERT_SETTINGS, [
-      normalizeId(organizationId),
-      values.primaryModelId,
-      values.fallbackModelId,
-      values.exclusive,
-      values.offerToSubOrganizations,
-      values.updatedBy,
-    ]);
+    const [row] = await query<SettingsRow>(this.db, INSERT_SETTINGS, settingsParameters(organizationId, values));
     return row ? toSettings(row) : null;
   }
 
