@@ -32,6 +32,8 @@ export const invalidate = {
   /** A provider was connected or disconnected: the organization's connections and the models they make available. */
   connections(ctx: RequestContext, organizationId: string): void {
     ctx.loaders.connections.ofOrganization.clear(organizationId);
+    // A rotation clears the connection's cooldowns; the ids of the organization's connections are not known here.
+    ctx.loaders.connections.cooldowns.clearAll();
     ctx.loaders.modelSettings.walks.clear(organizationId);
   },
 

@@ -38,18 +38,18 @@ export function createServices(dataSource: DataSource, config: Config, { catalog
   const organizations = new OrganizationService(audit);
   const vault = new KeyVault(config.encryptionKeys);
   const checker = new ProviderKeyChecker(config.providers, config.providers.checkTimeoutMs);
-  const modelSettings = new ModelSettingsService(organizations, audit, catalog);
-  const agents = new AgentService(organizations, modelSettings, audit, catalog);
+  const modelSettings = new ModelSettingsService(organizations, audit, catalog, clock);
+  const agents = new AgentService(organizations, modelSettings, audit, catalog, clock);
   const keys = new ProviderKeys(vault, config.providers);
   const { requestTimeoutMs } = config.providers;
   return {
     audit,
     organizations,
     memberships: new MembershipService(organizations, audit),
-    connections: new ProviderConnectionService(vault, checker, organizations, audit, modelSettings.connectionDependents),
+    connections: new ProviderConnectionService(vault, checker, organizations, audit, modelSettings.connectionDependents, catalog, clock),
     modelSettings,
     agents,
-    runs: new RunService(agents, modelSettings, keys, config.providers, config.providers, catalog),
+    runs: new RunService(agents, modelSettings, keys, config.providers, config.providers, catalog, clock),
     uploads: new FileUploadService(organizations, modelSettings, keys, config.providers, requestTimeoutMs),
     catalog,
   };

@@ -2,6 +2,7 @@ import { AuditAction } from '../audit/audit-event.entity';
 import type { AuditLogService } from '../audit/audit-log.service';
 import type { Catalog } from '../catalog/catalog';
 import { findPin, type ModelOption } from '../catalog/model-options';
+import type { Clock } from '../clock';
 import type { RequestContext } from '../context';
 import { notFound } from '../errors';
 import type { ModelSettingsService } from '../model-settings/model-settings.service';
@@ -28,6 +29,7 @@ export class AgentService {
     private readonly settings: ModelSettingsService,
     private readonly audit: AuditLogService,
     private readonly catalog: Catalog,
+    private readonly clock: Clock,
   ) {}
 
   /** The agent, or NOT_FOUND. */
@@ -61,9 +63,10 @@ export class AgentService {
     return { model: this.catalog.get(agent.modelId), billing: agent.billing, connectionOwnerId: null };
   }
 
-  /** Whether the pin is still among the organization's available models. */
+  /** Whether the pin is still among the organization's available models, and its provider still serves it (not retired). */
   async isModelAvailable(ctx: RequestContext, agent: AgentEntity): Promise<boolean> {
-    return (await this.availablePin(ctx, agent)) !== undefined;
+    const pin = await this.availablePin(ctx, agent);
+    return pin !== undefined && !this.catalog.isRetired(pin.model, this.clock.now());
   }
 
   /** The available option the pin stands for: the same model, paid the same way; undefined when there is none. */
@@ -79,6 +82,7 @@ export class AgentService {
     const effective = await this.settings.effective(ctx, input.organizationId);
     const { organizationId } = effective;
     const pin = input.model === undefined || input.model === null ? effective.primary : await this.settings.resolve(ctx, organizationId, input.model);
+    this.settings.refuseRetired(pin.model, 'model');
     const agent = await ctx.repos.transaction(async (tx) => {
       const created = await tx.agents.insert({ organizationId, name, modelId: pin.model.id, billing: pin.billing });
       await this.audit.record(tx, ctx, { organizationId, action: AuditAction.AGENT_CREATED, after: audited(created) });
@@ -93,6 +97,7 @@ export class AgentService {
   async setModel(ctx: RequestContext, input: SetAgentModelInput): Promise<AgentEntity> {
     const agent = await this.get(ctx, input.agentId);
     const pin = await this.settings.resolve(ctx, agent.organizationId, input.model);
+    this.settings.refuseRetired(pin.model, 'model');
     const updated = await ctx.repos.transaction(async (tx) => {
       const current = await tx.agents.lock(agent.id);
       if (!current) throw notFound('Agent', agent.id);

@@ -12,6 +12,7 @@ registerEnumType(AuditAction, {
     MEMBERSHIP_REMOVED: { description: "An operator removed a user's membership." },
     PROVIDER_CONNECTED: { description: 'A provider was connected with a new key.' },
     PROVIDER_KEY_ROTATED: { description: "A connected provider's key was replaced." },
+    PROVIDER_VERIFIED: { description: "A connection's stored key was checked with the provider (verifyProviderConnection): VERIFIED or INVALID." },
     PROVIDER_DISCONNECTED: { description: 'A provider connection and its key were removed.' },
     MODEL_SETTINGS_UPDATED: { description: "The organization's model settings were replaced." },
     MODEL_SETTINGS_CLEARED: { description: "The organization's model settings were removed." },

@@ -41,6 +41,7 @@ export const permissionRules: IRules = {
     removeMembership: isOperator,
     connectProvider: organizationRule('isAdmin', fromInput('organizationId')),
     disconnectProvider: organizationRule('isAdmin', fromInput('organizationId')),
+    verifyProviderConnection: organizationRule('isAdmin', fromInput('organizationId')),
     updateModelSettings: organizationRule('isAdmin', fromInput('organizationId')),
     clearModelSettings: organizationRule('isAdmin', fromInput('organizationId')),
     createAgent: organizationRule('isMember', fromInput('organizationId'), READS_EFFECTIVE_MODELS),
@@ -81,6 +82,7 @@ export const permissionRules: IRules = {
   },
   // Values reached only through the guarded fields and operations above: their fields add nothing to guard.
   ProviderConnection: allow,
+  ModelCooldown: allow,
   AuditEventConnection: allow,
   AuditEventEdge: allow,
   AuditEvent: allow,

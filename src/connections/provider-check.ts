@@ -16,12 +16,13 @@ export class ProviderKeyChecker {
     private readonly timeoutMs: number,
   ) {}
 
-  async verify(log: Logger, provider: Provider, apiKey: string): Promise<void> {
+  /** Checks a key; `timeoutMs` replaces the configured timeout (a scheduled check's own). */
+  async verify(log: Logger, provider: Provider, apiKey: string, timeoutMs = this.timeoutMs): Promise<void> {
     const startedAt = new Date();
     const started = performance.now();
-    const result = await callProvider(provider, this.timeoutMs, async (signal) => {
-      if (provider === Provider.ANTHROPIC) await anthropicClient(apiKey, this.endpoints, this.timeoutMs).models.list({ limit: 1 }, { signal });
-      else await openaiClient(apiKey, this.endpoints, this.timeoutMs).models.list({ signal });
+    const result = await callProvider(provider, timeoutMs, async (signal) => {
+      if (provider === Provider.ANTHROPIC) await anthropicClient(apiKey, this.endpoints, timeoutMs).models.list({ limit: 1 }, { signal });
+      else await openaiClient(apiKey, this.endpoints, timeoutMs).models.list({ signal });
     });
     const outcome = result.ok ? 'ACCEPTED' : rejectsKey(result.failure) ? 'REJECTED' : 'UNREACHABLE';
     recordKeyCheck({ provider, outcome, httpStatus: result.ok ? 200 : (result.failure.httpStatus ?? null), startedAt, latencyMs: Math.round(performance.now() - started) });

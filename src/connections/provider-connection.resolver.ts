@@ -5,7 +5,7 @@ import type { OrganizationService } from '../organizations/organization.service'
 import { Organization } from '../organizations/organization.types';
 import type { ProviderConnectionEntity } from './provider-connection.entity';
 import type { ProviderConnectionService } from './provider-connection.service';
-import { ConnectProviderInput, DisconnectProviderInput, ProviderConnection } from './provider-connection.types';
+import { ConnectProviderInput, DisconnectProviderInput, ModelCooldown, ProviderConnection, VerifyProviderConnectionInput } from './provider-connection.types';
 
 @Resolver(() => ProviderConnection)
 export class ProviderConnectionResolver {
@@ -22,6 +22,19 @@ export class ProviderConnectionResolver {
   @FieldResolver(() => Organization, { description: 'The organization that connected this account.' })
   organization(@Ctx() ctx: RequestContext, @Root() connection: ProviderConnectionEntity): Promise<OrganizationEntity> {
     return this.organizations.get(ctx, connection.organizationId);
+  }
+
+  @FieldResolver(() => [ModelCooldown], { description: 'Models of this connection that are cooling down now, after retriable failures.' })
+  cooldowns(@Ctx() ctx: RequestContext, @Root() connection: ProviderConnectionEntity) {
+    return this.connections.cooldownsOf(ctx, connection);
+  }
+
+  @Mutation(() => ProviderConnection, {
+    description:
+      'Organization admins: asks the provider now whether the stored key is still accepted; VERIFIED or INVALID, audited (PROVIDER_VERIFIED). No answer: PROVIDER_UNREACHABLE, status unchanged.',
+  })
+  verifyProviderConnection(@Ctx() ctx: RequestContext, @Arg('input') input: VerifyProviderConnectionInput): Promise<ProviderConnectionEntity> {
+    return this.connections.verify(ctx, input);
   }
 
   @Mutation(() => ProviderConnection, {

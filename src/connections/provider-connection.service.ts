@@ -1,9 +1,11 @@
 import { randomUUID } from 'node:crypto';
 import { AuditAction } from '../audit/audit-event.entity';
 import type { AuditLogService } from '../audit/audit-log.service';
-import { type Provider, providerName } from '../catalog/catalog';
+import { type Catalog, type CatalogModel, type Provider, providerName } from '../catalog/catalog';
+import type { Clock } from '../clock';
+import type { Logger } from '../logger';
 import type { RequestContext } from '../context';
-import { DomainError, ErrorCode } from '../errors';
+import { DomainError, ErrorCode, notFound } from '../errors';
 import { invalidate } from '../invalidation';
 import type { OrganizationEntity } from '../organizations/organization.entity';
 import type { OrganizationService } from '../organizations/organization.service';
@@ -12,7 +14,7 @@ import { checkApiKeyShape, keyHint } from './api-key';
 import type { KeyVault } from './key-vault';
 import type { ProviderKeyChecker } from './provider-check';
 import type { Repositories } from '../repositories';
-import type { ProviderConnectionEntity } from './provider-connection.entity';
+import { ConnectionStatus, type ProviderConnectionEntity } from './provider-connection.entity';
 import type { ConnectProviderInput, DisconnectProviderInput } from './provider-connection.types';
 
 /** One use of a connection: an organization's primary or fallback runs on it, by its own settings or inherited. */
@@ -49,7 +51,56 @@ export class ProviderConnectionService {
     private readonly organizations: OrganizationService,
     private readonly audit: AuditLogService,
     private readonly dependents: ConnectionDependents,
+    private readonly catalog: Catalog,
+    private readonly clock: Clock,
   ) {}
+
+  /** The models cooling down on a connection now, by model id (DESIGN.md section 7). */
+  async cooldownsOf(ctx: RequestContext, connection: ProviderConnectionEntity): Promise<{ model: CatalogModel; until: Date; reason: string; failures: number }[]> {
+    const now = this.clock.now();
+    const rows = await ctx.loaders.connections.cooldowns.load(connection.id);
+    return rows.flatMap(({ modelId, until, reason, failures }) => {
+      const model = this.catalog.find(modelId);
+      return model && until.getTime() > now ? [{ model, until, reason, failures }] : [];
+    });
+  }
+
+  /**
+   * Asks the provider now whether the stored key is still accepted: VERIFIED, or INVALID when it
+   * refuses it (401/403), audited either way (PROVIDER_VERIFIED). No answer is
+   * PROVIDER_UNREACHABLE and changes nothing. The network call holds no transaction open.
+   */
+  async verify(ctx: RequestContext, input: { organizationId: string; provider: Provider }): Promise<ProviderConnectionEntity> {
+    const organization = await this.organizations.get(ctx, input.organizationId);
+    const connection = (await ctx.loaders.connections.ofOrganization.load(organization.id)).find((candidate) => candidate.provider === input.provider);
+    if (!connection) throw notFound(`The ${providerName(input.provider)} connection of organization`, organization.id);
+    const status = await this.checkStoredKey(ctx.log, connection);
+    const checked = await ctx.repos.transaction(async (tx) => {
+      const updated = await tx.connections.recordKeyCheck(connection.id, connection.encryptedKey, status);
+      if (!updated) throw new DomainError(ErrorCode.CONFLICT, `The ${providerName(input.provider)} key was replaced or removed while it was being checked`, { provider: input.provider });
+      if (connection.status !== updated.status) recordConnectionStatus(connection.provider, updated.status);
+      await this.audit.record(tx, ctx, { organizationId: organization.id, action: AuditAction.PROVIDER_VERIFIED, before: audited(connection), after: audited(updated) });
+      return updated;
+    });
+    invalidate.keyStatus(ctx, [organization.id]);
+    ctx.log.info({ organizationId: organization.id, provider: input.provider, connectionId: connection.id, status }, 'provider connection verified');
+    return checked;
+  }
+
+  /**
+   * What the provider says of a stored key: VERIFIED or INVALID. PROVIDER_UNREACHABLE (thrown)
+   * when it does not answer. The key is decrypted for the call alone.
+   */
+  async checkStoredKey(log: Logger, connection: Pick<ProviderConnectionEntity, 'id' | 'organizationId' | 'provider' | 'encryptedKey'>, timeoutMs?: number): Promise<ConnectionStatus> {
+    const apiKey = this.vault.decrypt(connection.encryptedKey, { organizationId: connection.organizationId, connectionId: connection.id, provider: connection.provider });
+    try {
+      await this.checker.verify(log, connection.provider, apiKey, timeoutMs);
+      return ConnectionStatus.VERIFIED;
+    } catch (error) {
+      if (error instanceof DomainError && error.code === ErrorCode.INVALID_API_KEY) return ConnectionStatus.INVALID;
+      throw error;
+    }
+  }
 
   /** An organization's connections, by provider. */
   connectionsOf(ctx: RequestContext, organization: OrganizationEntity): Promise<ProviderConnectionEntity[]> {
@@ -131,6 +182,8 @@ export class ProviderConnectionService {
     const binding = { organizationId: existing.organizationId, connectionId: existing.id, provider: existing.provider };
     const rotated = await tx.connections.rotateKey(existing.id, this.vault.encrypt(apiKey, binding), keyHint(apiKey));
     if (existing.status !== rotated.status) recordConnectionStatus(existing.provider, rotated.status);
+    // A new key is a new account as far as the provider's limits go: what cooled on the old one does not.
+    await tx.connections.clearConnectionCooldowns(existing.id);
     await this.audit.record(tx, ctx, {
       organizationId: existing.organizationId,
       action: AuditAction.PROVIDER_KEY_ROTATED,

@@ -1,5 +1,6 @@
-import { Field, ID, InputType, ObjectType, registerEnumType } from 'type-graphql';
-import { Provider } from '../catalog/catalog';
+import { Field, ID, InputType, Int, ObjectType, registerEnumType } from 'type-graphql';
+import { type CatalogModel, Provider } from '../catalog/catalog';
+import { Model } from '../catalog/model.types';
 import { OrganizationIdField } from '../organizations/organization.types';
 import { ConnectionStatus } from './provider-connection.entity';
 
@@ -31,6 +32,36 @@ export class ProviderConnection {
 
   @Field(() => Date, { nullable: true, description: 'When the provider last accepted the key.' })
   lastVerifiedAt: Date | null;
+
+  @Field(() => Date, {
+    nullable: true,
+    description: 'When a run or an upload last sent a request with this key, whatever the answer; it moves at most once a minute.',
+  })
+  lastUsedAt: Date | null;
+}
+
+@ObjectType({ description: 'A model cooling down on one account after retriable failures.' })
+export class ModelCooldown {
+  @Field(() => Model, { description: 'The model that cools on this account.' })
+  model: CatalogModel;
+
+  @Field(() => Date, { description: 'Runs skip this model on this account until then, when they have another candidate.' })
+  until: Date;
+
+  @Field({ description: 'The attempt reason that cooled it, as the run timeline names it (e.g. the reason of a 429 or of a timeout).' })
+  reason: string;
+
+  @Field(() => Int, { description: 'Retriable failures in a row that led here.' })
+  failures: number;
+}
+
+@InputType({ description: 'A provider connection whose stored key to check with the provider now.' })
+export class VerifyProviderConnectionInput {
+  @OrganizationIdField('The organization.')
+  organizationId: string;
+
+  @Field(() => Provider, { description: 'The provider.' })
+  provider: Provider;
 }
 
 @InputType({ description: "A provider account to connect with the organization's own API key." })

@@ -15,6 +15,20 @@ export function catalogModel(catalog: Catalog, id: string, field: string): Catal
   throw badInput(`${field} must be a full model id of the catalog${alias}; valid ids: ${ids}`, field);
 }
 
+/**
+ * BAD_USER_INPUT when the model is retired at `now` (DESIGN.md section 7: a retired model cannot
+ * be pinned), naming its successor when the catalog has one.
+ */
+export function refuseRetired(catalog: Catalog, model: CatalogModel, field: string, now: number): void {
+  if (!catalog.isRetired(model, now)) return;
+  const successor = catalog.successorOf(model);
+  throw new DomainError(
+    ErrorCode.BAD_USER_INPUT,
+    `${model.id} retired on ${model.retiresAt?.toISOString().slice(0, 10)} and can no longer be pinned${successor ? `; its successor is ${successor.id}` : ''}`,
+    { field, model: model.id, successor: successor?.id ?? null },
+  );
+}
+
 /** An `expectedVersion` as given: null (no check), or zero (no settings yet) or more. */
 export function checkedExpectedVersion(expectedVersion: number | null | undefined): number | null {
   if (expectedVersion == null) return null;
@@ -36,9 +50,27 @@ export function versionConflict(expectedVersion: number, stored: number): Domain
 const { AGENT_TOOLS } = ModelCapability;
 const degrades = "agents' tool use degrades to text-only answers on it";
 
-/** What an update warns about: tool use that will degrade, and a fallback that cannot do all the primary does. */
-export function settingsWarnings(primary: CatalogModel, fallback: CatalogModel | null): string[] {
+/** The sentence of a MODEL_RETIRING notice, for the `role` model. */
+function retiringMessage(catalog: Catalog, role: string, model: CatalogModel): string {
+  const successor = catalog.successorOf(model);
+  return `The ${role} model ${model.id} retires on ${model.retiresAt?.toISOString().slice(0, 10)}${successor ? `; its successor is ${successor.id}` : ''}.`;
+}
+
+/** Which models of the settings retire soon (within RETIRING_NOTICE_DAYS of `now`), by role. */
+export interface Retirements {
+  catalog: Catalog;
+  now: number;
+}
+
+const pinned = (primary: CatalogModel, fallback: CatalogModel | null) =>
+  [['primary', primary], ['fallback', fallback]] as const;
+
+/** What an update warns about: tool use that will degrade, a fallback that cannot do all the primary does, and models that retire soon. */
+export function settingsWarnings(primary: CatalogModel, fallback: CatalogModel | null, { catalog, now }: Retirements): string[] {
   const warnings: string[] = [];
+  for (const [role, model] of pinned(primary, fallback)) {
+    if (model && catalog.isRetiringSoon(model, now)) warnings.push(retiringMessage(catalog, role, model));
+  }
   for (const [role, model] of [['primary', primary], ['fallback', fallback]] as const) {
     if (model && !model.capabilities.includes(AGENT_TOOLS)) {
       warnings.push(`The ${role} model ${model.id} lacks AGENT_TOOLS: ${degrades}.`);
@@ -62,11 +94,16 @@ export enum SettingsNoticeCode {
 
 
 /**
- * What an update of the settings warns about, each as a notice: a primary without AGENT_TOOLS,
- * and each capability of the primary that the fallback lacks.
+ * What an update of the settings warns about, each as a notice: a pinned model retiring within
+ * 90 days, a primary without AGENT_TOOLS, and each capability of the primary that the fallback lacks.
  */
-export function settingsNotices(primary: CatalogModel, fallback: CatalogModel | null): SettingsNotice[] {
+export function settingsNotices(primary: CatalogModel, fallback: CatalogModel | null, { catalog, now }: Retirements): SettingsNotice[] {
   const notices: SettingsNotice[] = [];
+  for (const [role, model] of pinned(primary, fallback)) {
+    if (model && catalog.isRetiringSoon(model, now)) {
+      notices.push({ code: SettingsNoticeCode.MODEL_RETIRING, message: retiringMessage(catalog, role, model), model, capability: null });
+    }
+  }
   if (!primary.capabilities.includes(AGENT_TOOLS)) {
     notices.push({
       code: SettingsNoticeCode.PRIMARY_LACKS_CAPABILITY,

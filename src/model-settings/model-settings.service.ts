@@ -13,7 +13,8 @@ import type { ClearModelSettingsInput, UpdateModelSettingsInput, UpdateModelSett
 import type { Repositories } from '../repositories';
 import type { ModelSettingsEntity } from './model-settings.entity';
 import type { SettingsValues } from './model-settings.repository';
-import { catalogModel, checkedExpectedVersion, settingsNotices, settingsWarnings, versionConflict } from './model-settings.rules';
+import { catalogModel, checkedExpectedVersion, refuseRetired, settingsNotices, settingsWarnings, versionConflict } from './model-settings.rules';
+import type { Clock } from '../clock';
 
 /** How many inheriting sub-organizations a CONNECTION_IN_USE error names before it only counts them. */
 const NAMED_DEPENDENTS = 10;
@@ -35,6 +36,7 @@ export class ModelSettingsService {
     private readonly organizations: OrganizationService,
     private readonly audit: AuditLogService,
     private readonly catalog: Catalog,
+    private readonly clock: Clock,
   ) {}
 
   /** The organization's own settings; null when it has none. */
@@ -60,7 +62,13 @@ export class ModelSettingsService {
    */
   pinnable(providers: Iterable<Provider>): CatalogModel[] {
     const connected = new Set(providers);
-    return this.catalog.models.filter((model) => connected.has(model.provider));
+    const now = this.clock.now();
+    return this.catalog.models.filter((model) => connected.has(model.provider) && !this.catalog.isRetired(model, now));
+  }
+
+  /** BAD_USER_INPUT when the model is retired: a retired model cannot be pinned, by settings or by an agent. */
+  refuseRetired(model: CatalogModel, field: string): void {
+    refuseRetired(this.catalog, model, field, this.clock.now());
   }
 
   /**
@@ -78,6 +86,8 @@ export class ModelSettingsService {
     // Only null means "no fallback": an empty string is an id the catalog does not have.
     const fallback = input.fallbackModelId != null ? catalogModel(this.catalog, input.fallbackModelId, 'fallbackModelId') : null;
     if (fallback?.id === primary.id) throw badInput('The fallback model must differ from the primary model', 'fallbackModelId');
+    this.refuseRetired(primary, 'primaryModelId');
+    if (fallback) this.refuseRetired(fallback, 'fallbackModelId');
     const expectedVersion = checkedExpectedVersion(input.expectedVersion);
     const organization = await this.organizations.get(ctx, input.organizationId);
     const values = {
@@ -116,8 +126,8 @@ export class ModelSettingsService {
     return {
       settings,
       effectiveModels: await this.effective(ctx, organization.id),
-      warnings: settingsWarnings(primary, fallback),
-      notices: settingsNotices(primary, fallback),
+      warnings: settingsWarnings(primary, fallback, { catalog: this.catalog, now: this.clock.now() }),
+      notices: settingsNotices(primary, fallback, { catalog: this.catalog, now: this.clock.now() }),
       inheritingSubOrganizations: inheriting,
       organization,
     };

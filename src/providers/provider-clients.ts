@@ -68,6 +68,23 @@ export interface ProviderFailure {
   kind: 'HTTP' | 'TIMEOUT' | 'CONNECTION' | 'UNKNOWN' | CallStop;
   /** The provider's HTTP status, for kind HTTP. */
   httpStatus?: number;
+  /** How long the provider asked to be left alone (its retry-after), for kind HTTP. */
+  retryAfterMs?: number;
+}
+
+/**
+ * How long a provider asks to be left alone: `retry-after-ms` (milliseconds, which both SDKs
+ * read), else `retry-after` in seconds or as an HTTP date; undefined when it says nothing usable.
+ */
+export function retryAfterMs(header: (name: string) => string | null | undefined, now: number): number | undefined {
+  const milliseconds = header('retry-after-ms')?.trim();
+  if (milliseconds && /^\d+(\.\d+)?$/.test(milliseconds)) return Math.round(Number(milliseconds));
+  const value = header('retry-after')?.trim();
+  if (!value) return undefined;
+  if (/^\d+(\.\d+)?$/.test(value)) return Math.round(Number(value) * 1000);
+  // An HTTP date names its weekday and month; Date.parse would read '-5' as a year.
+  const date = /^[A-Za-z]{3}, /.test(value) ? Date.parse(value) : Number.NaN;
+  return Number.isNaN(date) ? undefined : Math.max(0, date - now);
 }
 
 /** Whether a failure says the key itself was refused (HTTP 401 or 403): the connection it came from is then INVALID. */
@@ -85,7 +102,9 @@ export function describeProviderFailure(error: unknown): ProviderFailure {
     return { kind: 'CONNECTION' };
   }
   if ((error instanceof Anthropic.APIError || error instanceof OpenAI.APIError) && typeof error.status === 'number') {
-    return { kind: 'HTTP', httpStatus: error.status };
+    const headers = error.headers as Headers | undefined;
+    const wait = headers ? retryAfterMs((name) => headers.get(name), Date.now()) : undefined;
+    return { kind: 'HTTP', httpStatus: error.status, ...(wait === undefined ? {} : { retryAfterMs: wait }) };
   }
   return { kind: 'UNKNOWN' };
 }

@@ -1,6 +1,6 @@
 /**
  * The cooldown rule (DESIGN.md section 7), pure: how long a retriable failure cools a model on an
- * account, what a provider's retry-after asks for, and which candidates of a run's plan to pass
+ * account (the provider's retry-after, read in src/providers, capped), and which candidates of a run's plan to pass
  * over while they cool. The run service reads and writes the cooldowns (src/connections).
  */
 
@@ -14,21 +14,6 @@ export interface Cooldown {
   until: Date;
   reason: string;
   failures: number;
-}
-
-/**
- * How long a provider asks to be left alone: `retry-after-ms` (milliseconds, which both SDKs
- * read), else `retry-after` in seconds or as an HTTP date; undefined when it says nothing usable.
- */
-export function retryAfterMs(header: (name: string) => string | null | undefined, now: number): number | undefined {
-  const milliseconds = header('retry-after-ms')?.trim();
-  if (milliseconds && /^\d+(\.\d+)?$/.test(milliseconds)) return Math.round(Number(milliseconds));
-  const value = header('retry-after')?.trim();
-  if (!value) return undefined;
-  if (/^\d+(\.\d+)?$/.test(value)) return Math.round(Number(value) * 1000);
-  // An HTTP date names its weekday and month; Date.parse would read '-5' as a year.
-  const date = /^[A-Za-z]{3}, /.test(value) ? Date.parse(value) : Number.NaN;
-  return Number.isNaN(date) ? undefined : Math.max(0, date - now);
 }
 
 /**

@@ -9,8 +9,11 @@ import type { ProviderFailure } from '../providers/provider-clients';
 /** One step of a run: a model to send the request to, or to pass over. */
 export type RunStep =
   | { action: 'SEND'; option: ModelOption; withTools: boolean }
-  /** Not sent: the model lacks a capability the request needs, and the next step has it. */
-  | { action: 'SKIP'; option: ModelOption; reason: 'UNSUPPORTED_FEATURE' };
+  /**
+   * Not sent: the model lacks a capability the request needs, and the next step has it
+   * (UNSUPPORTED_FEATURE); or the provider no longer serves it (MODEL_RETIRED).
+   */
+  | { action: 'SKIP'; option: ModelOption; reason: 'UNSUPPORTED_FEATURE' | 'MODEL_RETIRED' };
 
 /** What a run reads of its organization's effective models. */
 export interface FailoverModels {
@@ -24,13 +27,19 @@ const hasTools = (option: ModelOption) => option.model.capabilities.includes(Mod
  * The steps of a run of a pinned model: the pin, then the organization's effective fallback when
  * there is one that differs from the pin (never a platform model for an exclusive organization).
  * A request with tools passes over a pin without AGENT_TOOLS when the fallback has it; otherwise
- * each model without AGENT_TOOLS gets the request without tools.
+ * each model without AGENT_TOOLS gets the request without tools. A retired model is passed over
+ * (MODEL_RETIRED), so a retired pin leaves the run to the fallback.
  */
-export function planRun(pin: ModelOption, models: FailoverModels, { tools }: { tools: boolean }): RunStep[] {
+export function planRun(
+  pin: ModelOption,
+  models: FailoverModels,
+  { tools, retired = () => false }: { tools: boolean; retired?: (option: ModelOption) => boolean },
+): RunStep[] {
   const { fallback } = models;
   const next = fallback && !samePin(fallback, pin) && !(models.exclusive && fallback.billing === Billing.PLATFORM_CREDITS) ? fallback : null;
-  const send = (option: ModelOption): RunStep => ({ action: 'SEND', option, withTools: tools && hasTools(option) });
-  if (tools && !hasTools(pin) && next && hasTools(next)) {
+  const send = (option: ModelOption): RunStep =>
+    retired(option) ? { action: 'SKIP', option, reason: 'MODEL_RETIRED' } : { action: 'SEND', option, withTools: tools && hasTools(option) };
+  if (tools && !hasTools(pin) && !retired(pin) && next && hasTools(next) && !retired(next)) {
     return [{ action: 'SKIP', option: pin, reason: 'UNSUPPORTED_FEATURE' }, send(next)];
   }
   return next ? [send(pin), send(next)] : [send(pin)];

@@ -11,7 +11,9 @@ import type { ModelSettingsService } from '../model-settings/model-settings.serv
 import type { OrganizationEntity } from '../organizations/organization.entity';
 import { sendChat, stoppedCall, type ChatRequest } from '../providers/provider-calls';
 import { type CallStop, isCallStop, type ProviderEndpoints, rejectsKey } from '../providers/provider-clients';
-import { recordAttempt } from '../telemetry/telemetry';
+import { recordAttempt, recordCooldown, recordCooldownCleared } from '../telemetry/telemetry';
+import type { Clock } from '../clock';
+import { type Cooldown, nextCooldown, orderByCooldowns } from './cooldowns';
 import { classifyFailure, planRun, type RunStep } from './failover';
 import { AttemptOutcome, RunAttemptEntity, RunEntity, RunStatus, type RunOutputValue, type StoredProviderError } from './run.entity';
 import { checkedRequest } from './run-request';
@@ -43,8 +45,39 @@ interface StepResult {
   output?: RunOutputValue;
   /** What the call says of the connection's key: refused, or accepted (`markStatus` writes an acceptance only when the route saw the key INVALID). */
   keyStatus?: ConnectionStatus;
+  /** Whether a request went out with the route's key (whatever the answer). */
+  sent?: boolean;
   /** Whether the run may go on to its next step. */
   goOn: boolean;
+}
+
+/** A step's row of the timeline, as `outcome` with `fields`; the rest empty. */
+function timelineRow(step: RunStep): (outcome: AttemptOutcome, fields?: Partial<AttemptValues>) => AttemptValues {
+  const startedAt = new Date();
+  const { model, billing, connectionOwnerId } = step.option;
+  return (outcome, fields = {}) => ({
+    modelId: model.id,
+    provider: model.provider,
+    billing,
+    connectionOwnerId,
+    outcome,
+    reason: null,
+    httpStatus: null,
+    latencyMs: 0,
+    inputTokens: null,
+    outputTokens: null,
+    error: null,
+    startedAt,
+    ...fields,
+  });
+}
+
+/**
+ * A candidate passed over because it cools on its account while another candidate does not
+ * (DESIGN.md section 7). No provider error: the run's error stays the last one a provider gave.
+ */
+function passOver(step: RunStep): StepResult {
+  return { attempt: timelineRow(step)(AttemptOutcome.SKIPPED, { reason: 'COOLING_DOWN' }), goOn: true };
 }
 
 /**
@@ -70,6 +103,7 @@ export class RunService {
     private readonly endpoints: ProviderEndpoints,
     private readonly limits: RunLimits,
     private readonly catalog: Catalog,
+    private readonly clock: Clock,
   ) {}
 
   /**
@@ -118,9 +152,19 @@ export class RunService {
         { agentId: agent.id, model: agent.modelId, billing: agent.billing },
       );
     }
-    const steps = planRun(pin, effective, { tools: request.tools.length > 0 });
+    const now = this.clock.now();
+    const steps = planRun(pin, effective, { tools: request.tools.length > 0, retired: (option) => this.catalog.isRetired(option.model, now) });
+    const candidates = steps.flatMap((step, index) => (step.action === 'SEND' ? [index] : []));
+    if (candidates.length === 0) {
+      const successor = this.catalog.successorOf(pin.model);
+      throw new DomainError(
+        ErrorCode.MODEL_NOT_AVAILABLE,
+        `The agent is pinned to ${pin.model.id}, which its provider no longer serves, and the organization has no other model to fall over to; pin it to ${successor ? successor.id : 'another model'} with setAgentModel`,
+        { agentId: agent.id, model: pin.model.id, successor: successor?.id ?? null },
+      );
+    }
     const routes = await this.keys.routes(ctx, steps.map((step) => carrierOf(step.option)));
-    const first = steps.findIndex((step) => step.action === 'SEND');
+    const first = candidates[0];
     const firstRoute = routes[first];
     if (firstRoute.kind === 'MISSING') {
       throw new DomainError(ErrorCode.MODEL_NOT_AVAILABLE, `${steps[first].option.model.id} cannot run: ${firstRoute.reason}`, {
@@ -128,17 +172,36 @@ export class RunService {
         model: steps[first].option.model.id,
       });
     }
+    // Passed-over steps keep their places; the candidates take theirs in the order their cooldowns allow.
+    const order = orderByCooldowns(
+      candidates.map((index) => {
+        const route = routes[index];
+        return route.kind === 'MISSING' ? null : route.cooldown;
+      }),
+      now,
+    );
+    let taken = 0;
+    const sequence = steps.map((step, index) => {
+      if (step.action !== 'SEND') return { index, cooling: false };
+      const { index: candidate, cooling } = order[taken++];
+      return { index: candidates[candidate], cooling };
+    });
 
     const attempts: AttemptValues[] = [];
     const statusChanges: { route: KeyRoute; status: ConnectionStatus }[] = [];
+    const sent: KeyRoute[] = [];
+    const recovered: { account: string; modelId: string; route: Exclude<KeyRoute, { kind: 'MISSING' }> }[] = [];
     let served: { step: Extract<RunStep, { action: 'SEND' }>; output: RunOutputValue } | null = null;
-    for (const [index, step] of steps.entries()) {
-      const result = await this.carryOut(step, routes[index], request, bounds);
+    for (const [position, { index, cooling }] of sequence.entries()) {
+      const [step, route] = [steps[index], routes[index]];
+      const result = cooling ? passOver(step) : await this.carryOut(ctx, step, route, request, bounds);
       attempts.push(result.attempt);
-      recordAttempt(result.attempt, result.goOn && !result.output && index + 1 < steps.length);
-      if (result.keyStatus) statusChanges.push({ route: routes[index], status: result.keyStatus });
+      recordAttempt(result.attempt, result.goOn && !result.output && !cooling && position + 1 < sequence.length);
+      if (result.sent) sent.push(route);
+      if (result.keyStatus) statusChanges.push({ route, status: result.keyStatus });
       if (result.output && step.action === 'SEND') {
         served = { step, output: result.output };
+        if (route.kind !== 'MISSING' && route.cooldown) recovered.push({ account: route.account, modelId: step.option.model.id, route });
         break;
       }
       if (!result.goOn) break;
@@ -157,7 +220,7 @@ export class RunService {
       servedByConnectionOwnerId: served?.step.option.connectionOwnerId ?? null,
       output: served?.output ?? null,
       degradedFeatures: degraded ? [ModelCapability.AGENT_TOOLS] : [],
-      error: served ? null : (attempts.at(-1)?.error ?? null),
+      error: served ? null : (attempts.findLast((attempt) => attempt.error !== null)?.error ?? null),
       createdAt,
     });
     const stored = attempts.map((attempt, index) =>
@@ -166,6 +229,8 @@ export class RunService {
 
     const changed = await ctx.repos.transaction(async (tx) => {
       await tx.runs.insert(run, stored);
+      await tx.connections.clearCooldowns(recovered);
+      await this.keys.noteUse(tx, sent);
       const owners: string[] = [];
       for (const { route, status } of statusChanges) {
         const owner = await this.keys.markStatus(tx, route, status);
@@ -175,6 +240,7 @@ export class RunService {
     });
     invalidate.keyStatus(ctx, changed);
     invalidate.runRecorded(ctx, run, stored);
+    for (const { route, modelId } of recovered) recordCooldownCleared({ provider: route.provider, modelId, platform: route.kind === 'PLATFORM' });
     ctx.log.info(
       {
         runId: run.id,
@@ -182,6 +248,7 @@ export class RunService {
         status: run.status,
         attempts: stored.map(({ modelId, billing, outcome, reason, httpStatus, latencyMs }) => ({ modelId, billing, outcome, reason, httpStatus, latencyMs })),
         connectionStatusChanged: changed.length > 0 ? changed : undefined,
+        cooldownsCleared: recovered.length > 0 ? recovered.map(({ modelId }) => modelId) : undefined,
       },
       'agent run',
     );
@@ -192,24 +259,15 @@ export class RunService {
    * One step of a run: its row of the timeline, the answer when it served, what it says of the
    * connection's key, and whether the run may go on to its next step.
    */
-  private async carryOut(step: RunStep, route: KeyRoute, request: Omit<ChatRequest, 'model'>, { stop, deadlineAt }: RunBounds): Promise<StepResult> {
-    const startedAt = new Date();
-    const { model, billing, connectionOwnerId } = step.option;
-    const row = (outcome: AttemptOutcome, fields: Partial<AttemptValues> = {}): AttemptValues => ({
-      modelId: model.id,
-      provider: model.provider,
-      billing,
-      connectionOwnerId,
-      outcome,
-      reason: null,
-      httpStatus: null,
-      latencyMs: 0,
-      inputTokens: null,
-      outputTokens: null,
-      error: null,
-      startedAt,
-      ...fields,
-    });
+  private async carryOut(
+    ctx: RequestContext,
+    step: RunStep,
+    route: KeyRoute,
+    request: Omit<ChatRequest, 'model'>,
+    { stop, deadlineAt }: RunBounds,
+  ): Promise<StepResult> {
+    const { model } = step.option;
+    const row = timelineRow(step);
     if (step.action === 'SKIP') return { attempt: row(AttemptOutcome.SKIPPED, { reason: step.reason }), goOn: true };
     const why: unknown = stop.reason;
     if (stop.aborted && isCallStop(why)) {
@@ -237,17 +295,48 @@ export class RunService {
         attempt: row(AttemptOutcome.SUCCEEDED, { httpStatus: 200, latencyMs, inputTokens, outputTokens }),
         output: { text, toolCalls },
         keyStatus: ConnectionStatus.VERIFIED,
+        sent: true,
         goOn: false,
       };
     }
     const { failure } = result;
     const { reason, retriable } = classifyFailure(failure);
+    // Written now, not with the run: a run starting meanwhile, on any instance, already passes the pair over.
+    if (retriable) await this.coolDown(ctx, route, model.id, { reason, retryAfterMs: failure.retryAfterMs });
     const error: StoredProviderError = { provider: failure.provider, httpStatus: failure.httpStatus ?? null, type: failure.type, message: failure.message };
     return {
       attempt: row(AttemptOutcome.FAILED, { reason, httpStatus: error.httpStatus, latencyMs, error }),
       keyStatus: rejectsKey(failure) ? ConnectionStatus.INVALID : undefined,
+      sent: true,
       goOn: retriable,
     };
+  }
+
+  /**
+   * Cools a pair after a retriable failure (DESIGN.md section 7). A cooldown that cannot be
+   * written leaves the run as it is: it is logged, and the next run tries the pair again.
+   */
+  private async coolDown(ctx: RequestContext, route: Exclude<KeyRoute, { kind: 'MISSING' }>, modelId: string, failure: { reason: string; retryAfterMs?: number }) {
+    const wanted = nextCooldown(route.cooldown, failure, this.clock.now());
+    try {
+      const stored = await this.keys.cool(ctx.repos, route, modelId, wanted);
+      if (!stored) return;
+      recordCooldown({ provider: route.provider, modelId, platform: route.kind === 'PLATFORM', reason: stored.reason, until: stored.until });
+      ctx.log.info(
+        {
+          account: route.kind === 'PLATFORM' ? route.account : 'connection',
+          connectionId: route.kind === 'CONNECTION' ? route.connectionId : undefined,
+          provider: route.provider,
+          modelId,
+          until: stored.until,
+          reason: stored.reason,
+          failures: stored.failures,
+        },
+        'model cooling down',
+      );
+    } catch (error) {
+      ctx.log.warn({ err: error, provider: route.provider, modelId }, 'cooldown not written');
+    }
   }
 
   /** The run, or NOT_FOUND. */

@@ -45,6 +45,15 @@ export interface AttemptFacts {
   reason: string | null;
 }
 
+/** A cooldown as the run loop wrote it: never the account's id, only whether it is the platform's. */
+export interface CooldownFacts {
+  provider: string;
+  modelId: string;
+  platform: boolean;
+  reason: string;
+  until: Date;
+}
+
 export class Metrics {
   readonly registry = new Registry();
   private readonly operationNames = new Set<string>();
@@ -91,6 +100,19 @@ export class Metrics {
     name: 'byom_key_checks_total',
     help: 'Keys checked with their provider before they are stored, by provider and outcome',
     labelNames: ['provider', 'outcome'] as const,
+    registers: [this.registry],
+  });
+
+  private readonly cooldowns = new Counter({
+    name: 'byom_cooldowns_total',
+    help: "Retriable failures that cooled a model on an account (DESIGN.md section 7), by provider, model, account ('platform' for the platform's key, 'connection' for a BYOM one) and the attempt reason",
+    labelNames: ['provider', 'model', 'account', 'reason'] as const,
+    registers: [this.registry],
+  });
+  private readonly platformCooldownEnds = new Gauge({
+    name: 'byom_platform_cooldown_end_seconds',
+    help: "When the platform account's cooldown of a model ends, in Unix seconds, as this instance last cooled or cleared it (0: cleared); the cooldown itself is shared by every instance",
+    labelNames: ['provider', 'model'] as const,
     registers: [this.registry],
   });
 
@@ -148,6 +170,20 @@ export class Metrics {
 
   connectionStatusChanged(provider: string, status: string): void {
     this.statusChanges.inc({ provider: within(PROVIDERS, provider), status: CONSTANT_NAME.test(status) ? status : OTHER });
+  }
+
+  /** A model cooled on an account until `until` (an end already later kept), for `reason`. */
+  cooled(cooldown: CooldownFacts): void {
+    const provider = within(PROVIDERS, cooldown.provider);
+    const model = within(MODELS, cooldown.modelId);
+    const reason = CONSTANT_NAME.test(cooldown.reason) ? cooldown.reason : OTHER;
+    this.cooldowns.inc({ provider, model, account: cooldown.platform ? 'platform' : 'connection', reason });
+    if (cooldown.platform) this.platformCooldownEnds.set({ provider, model }, cooldown.until.getTime() / 1000);
+  }
+
+  /** A cooling model served again on an account: its cooldown is gone. */
+  cooldownCleared(cooldown: Pick<CooldownFacts, 'provider' | 'modelId' | 'platform'>): void {
+    if (cooldown.platform) this.platformCooldownEnds.set({ provider: within(PROVIDERS, cooldown.provider), model: within(MODELS, cooldown.modelId) }, 0);
   }
 
   keyChecked(provider: string, outcome: 'ACCEPTED' | 'REJECTED' | 'UNREACHABLE'): void {

@@ -5,7 +5,7 @@
  * OpenTelemetry is loaded.
  */
 import type http from 'node:http';
-import { type AttemptFacts, metrics } from './metrics';
+import { type AttemptFacts, type CooldownFacts, metrics } from './metrics';
 
 /** One row of a run's timeline, as the run loop records it. */
 export interface AttemptRecord extends AttemptFacts {
@@ -62,6 +62,16 @@ export function recordAttempt(attempt: AttemptRecord, goesOn: boolean): void {
 export function recordKeyCheck(check: KeyCheckRecord): void {
   metrics().keyChecked(check.provider, check.outcome);
   tracing?.keyCheck(check);
+}
+
+/** A model cooled on an account after a retriable failure (DESIGN.md section 7). */
+export function recordCooldown(cooldown: CooldownFacts): void {
+  metrics().cooled(cooldown);
+}
+
+/** A cooling model served again: its cooldown was cleared. */
+export function recordCooldownCleared(cooldown: Pick<CooldownFacts, 'provider' | 'modelId' | 'platform'>): void {
+  metrics().cooldownCleared(cooldown);
 }
 
 /** A connection's stored status changed. */

@@ -75,6 +75,7 @@ export class FileUploadService {
     const result = await this.keys.withKey(route, (apiKey) =>
       uploadAnthropicFile(apiKey, this.endpoints, this.timeoutMs, { filename, mimeType: input.mimeType, content }),
     );
+    await this.keys.noteUse(ctx.repos, [route]);
     if (!result.ok) {
       const { failure } = result;
       ctx.log.info({ organizationId: organization.id, billing: carrier.billing, failure: { kind: failure.kind, httpStatus: failure.httpStatus } }, 'file upload failed');

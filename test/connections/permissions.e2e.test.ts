@@ -43,6 +43,12 @@ const CONNECT = `mutation($input: ConnectProviderInput!) {
   connectProvider(input: $input) { id provider keyHint status rotatedAt lastVerifiedAt connectedAt }
 }`;
 const DISCONNECT = `mutation($input: DisconnectProviderInput!) { disconnectProvider(input: $input) }`;
+const VERIFY = `mutation($input: VerifyProviderConnectionInput!) {
+  verifyProviderConnection(input: $input) { id provider status lastVerifiedAt }
+}`;
+/** A cooldown and a last use of Acme EU's ANTHROPIC connection, put there in beforeAll, so that who may read them shows. */
+const ACME_EU_COOLDOWN_UNTIL = new Date(Date.now() + 86_400_000);
+const ACME_EU_LAST_USED_AT = new Date('2026-11-30T08:00:00Z');
 const ENTITIES = `query($r: [_Any!]!) {
   _entities(representations: $r) {
     ... on Organization { id providerConnections { provider } auditLog { edges { node { action } } } }
@@ -71,6 +77,8 @@ describe('provider connections and audit log: permissions (DESIGN.md section 2)'
     server.graphql(CONNECT, { as, variables: { input: { organizationId, provider, apiKey } } });
   const disconnect = (as: As, organizationId: string, provider: Provider) =>
     server.graphql(DISCONNECT, { as, variables: { input: { organizationId, provider } } });
+  const verify = (as: As, organizationId: string, provider: Provider) =>
+    server.graphql(VERIFY, { as, variables: { input: { organizationId, provider } } });
 
   /** Everything a connect or disconnect could change, to compare before and after a refused call. */
   async function snapshot() {
@@ -114,6 +122,13 @@ describe('provider connections and audit log: permissions (DESIGN.md section 2)'
       }
     }
 
+    const [{ id: acmeEuConnection }] = await ds.query(`SELECT id FROM provider_connection WHERE organization_id = $1 AND provider = 'ANTHROPIC'`, [acmeEu.id]);
+    await ds.query(
+      `INSERT INTO model_cooldown (account, connection_id, provider, model_id, until, reason, failures) VALUES ($1::text, $1::uuid, 'ANTHROPIC', 'claude-opus-4-6', $2, 'RATE_LIMITED', 3)`,
+      [acmeEuConnection, ACME_EU_COOLDOWN_UNTIL],
+    );
+    await ds.query('UPDATE provider_connection SET last_used_at = $2 WHERE id = $1', [acmeEuConnection, ACME_EU_LAST_USED_AT]);
+
     headers = await makeRejectedAuthorizations(server);
   });
   beforeEach(() => standIn.reset());
@@ -130,10 +145,10 @@ describe('provider connections and audit log: permissions (DESIGN.md section 2)'
     { label: 'an expired token', as: () => ({ raw: headers.expired }) },
   ];
 
-  describe('connectProvider and disconnectProvider: admins of the organization and operators only', () => {
+  describe('connectProvider, disconnectProvider and verifyProviderConnection: admins of the organization and operators only', () => {
     const MUTATIONS: {
       name: string;
-      mutation: 'connectProvider' | 'disconnectProvider';
+      mutation: 'connectProvider' | 'disconnectProvider' | 'verifyProviderConnection';
       run: (as: As, organization: OrganizationEntity) => Promise<GraphQLResponse>;
       key?: string;
     }[] = [
@@ -154,6 +169,11 @@ describe('provider connections and audit log: permissions (DESIGN.md section 2)'
         name: 'disconnectProvider (a provider it has)',
         mutation: 'disconnectProvider',
         run: (as, organization) => disconnect(as, organization.id, 'ANTHROPIC'),
+      },
+      {
+        name: 'verifyProviderConnection (a provider it has)',
+        mutation: 'verifyProviderConnection',
+        run: (as, organization) => verify(as, organization.id, 'ANTHROPIC'),
       },
     ];
 
@@ -323,6 +343,22 @@ describe('provider connections and audit log: permissions (DESIGN.md section 2)'
       },
     );
 
+    it.each([
+      { label: 'an admin of the organization', as: 'eu-admin' as As, actor: 'eu-admin' },
+      { label: 'an operator', as: OPERATOR, actor: 'ops' },
+    ])('lets $label verify a connection: one key check with the stored key, VERIFIED, audited PROVIDER_VERIFIED under their id', async ({ as, actor }) => {
+      const [{ last }] = await server.dataSource.query(`SELECT coalesce(max(position), 0) AS last FROM audit_event`);
+      const verified = await verify(as, acmeEu.id, 'ANTHROPIC');
+      expect(verified.errors).toBeUndefined();
+      expect(verified.data?.verifyProviderConnection).toMatchObject({ provider: 'ANTHROPIC', status: 'VERIFIED', lastVerifiedAt: expect.any(String) });
+      expect(standIn.requests.map(({ method, path, apiKey }) => ({ method, path, apiKey }))).toEqual([{ method: 'GET', path: '/v1/models', apiKey: acmeEuKey }]);
+      const events = await server.dataSource.query(`SELECT organization_id, actor_id, action, before, after FROM audit_event WHERE position > $1`, [last]);
+      expect(events.map(({ organization_id, actor_id, action }: Record<string, unknown>) => ({ organization_id, actor_id, action }))).toEqual([
+        { organization_id: acmeEu.id, actor_id: actor, action: 'PROVIDER_VERIFIED' },
+      ]);
+      expect(JSON.stringify(events)).not.toContain(acmeEuKey);
+    });
+
     it('applies the same rules to an organization id written in upper case', async () => {
       const upper = acmeEu.id.toUpperCase();
       const before = await snapshot();
@@ -353,9 +389,17 @@ describe('provider connections and audit log: permissions (DESIGN.md section 2)'
     type Field = 'providerConnections' | 'auditLog';
     const FIELDS: Record<Field, { selection: string; phrase: string; value: () => Promise<unknown> }> = {
       providerConnections: {
-        selection: 'providerConnections { provider keyHint status }',
-        phrase: 'its provider connections',
-        value: async () => [{ provider: 'ANTHROPIC', keyHint: hintOf(acmeEuKey), status: 'VERIFIED' }],
+        selection: 'providerConnections { provider keyHint status lastUsedAt cooldowns { model { id } until reason failures } }',
+        phrase: 'its provider connections, their cooldowns and last use',
+        value: async () => [
+          {
+            provider: 'ANTHROPIC',
+            keyHint: hintOf(acmeEuKey),
+            status: 'VERIFIED',
+            lastUsedAt: ACME_EU_LAST_USED_AT.toISOString(),
+            cooldowns: [{ model: { id: 'claude-opus-4-6' }, until: ACME_EU_COOLDOWN_UNTIL.toISOString(), reason: 'RATE_LIMITED', failures: 3 }],
+          },
+        ],
       },
       auditLog: {
         selection: 'auditLog(first: 5) { edges { node { action actorId } } pageInfo { hasNextPage } }',
@@ -401,6 +445,7 @@ describe('provider connections and audit log: permissions (DESIGN.md section 2)'
         expect(errorsOf(result)).toEqual([{ path: ['organization', field], code: 'FORBIDDEN' }]);
         expect(result.errors?.[0].message).toMatch(/admins/);
         expect(JSON.stringify(result)).not.toContain(hintOf(acmeEuKey));
+        expect(JSON.stringify(result)).not.toContain(ACME_EU_COOLDOWN_UNTIL.toISOString());
       }
     });
 

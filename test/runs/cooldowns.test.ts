@@ -1,4 +1,5 @@
-import { COOLDOWN_MAX_MS, type Cooldown, isCooling, nextCooldown, orderByCooldowns, retryAfterMs } from '../../src/runs/cooldowns';
+import { retryAfterMs } from '../../src/providers/provider-clients';
+import { COOLDOWN_MAX_MS, type Cooldown, isCooling, nextCooldown, orderByCooldowns } from '../../src/runs/cooldowns';
 
 /** The cooldown rule (DESIGN.md section 7), without a provider or a database. */
 

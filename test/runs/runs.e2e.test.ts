@@ -60,7 +60,11 @@ describe('agent runs', () => {
     await server?.stop();
     await standIn?.close();
   });
-  beforeEach(() => standIn.reset());
+  beforeEach(async () => {
+    standIn.reset();
+    // Each test starts with every account cool: a failure scripted by one (on the platform's key, shared by all) would cool it for the next.
+    await server.dataSource.query('DELETE FROM model_cooldown');
+  });
   afterEach(() => {
     const leaked = server.logs.filter((line) => KEY_PATTERN.test(line) || keys.some((key) => line.includes(key)));
     expect(leaked).toEqual([]);

@@ -55,6 +55,12 @@ export interface RecordedRequest {
   aborted: boolean;
 }
 
+/** Which calls a standing behaviour applies to: those naming this model, sent with this key, or both. */
+export interface StandInMatch {
+  model?: string;
+  apiKey?: string;
+}
+
 export interface ProviderStandIn {
   /** http://127.0.0.1:PORT */
   url: string;
@@ -69,7 +75,13 @@ export interface ProviderStandIn {
   revokeKeys(...keys: string[]): void;
   /** What the next calls to that provider get, one behaviour per call, in order; then normal answers again. */
   script(provider: StandInProvider, ...behaviours: StandInBehaviour[]): void;
-  /** Clears scripts and recorded requests (accepted keys stay). */
+  /**
+   * Until reset: every call naming this model (in its JSON body), or sent with this key, or both
+   * when both are given, gets `behaviour` (e.g. a 429 with retry-after for one model on one key).
+   * A script, when one is pending, comes first.
+   */
+  always(match: StandInMatch, behaviour: StandInBehaviour): void;
+  /** Clears scripts, standing behaviours and recorded requests (accepted keys stay). */
   reset(): void;
   close(): Promise<void>;
 }
@@ -138,6 +150,7 @@ interface ChatRequest {
 export async function startProviderStandIn(options: { acceptKeys?: string[] } = {}): Promise<ProviderStandIn> {
   const accepted = new Set(options.acceptKeys);
   const scripts: Record<StandInProvider, StandInBehaviour[]> = { ANTHROPIC: [], OPENAI: [] };
+  const standing: { match: StandInMatch; behaviour: StandInBehaviour }[] = [];
   const requests: RecordedRequest[] = [];
   // Delayed answers not yet sent, so close() can cancel them.
   const pending = new Set<NodeJS.Timeout>();
@@ -155,7 +168,10 @@ export async function startProviderStandIn(options: { acceptKeys?: string[] } = 
     const body = parseBody(raw, req.headers['content-type']);
 
     // The script comes first, before the key check, so a test can fail even a valid key's call.
-    let behaviour = scripts[provider].shift();
+    const model = isObject(body) && typeof body.model === 'string' ? body.model : undefined;
+    let behaviour =
+      scripts[provider].shift() ??
+      standing.find(({ match }) => (match.model === undefined || match.model === model) && (match.apiKey === undefined || match.apiKey === apiKey))?.behaviour;
     let delayMs = 0;
     while (behaviour && 'delayMs' in behaviour) {
       delayMs += behaviour.delayMs;
@@ -175,7 +191,7 @@ export async function startProviderStandIn(options: { acceptKeys?: string[] } = 
       method,
       path,
       apiKey,
-      model: isObject(body) && typeof body.model === 'string' ? body.model : undefined,
+      model,
       body,
       headers: req.headers,
       answered: outcome === 'drop' ? 'dropped' : outcome.status,
@@ -226,9 +242,11 @@ export async function startProviderStandIn(options: { acceptKeys?: string[] } = 
     acceptKeys: (...keys) => keys.forEach((key) => accepted.add(key)),
     revokeKeys: (...keys) => keys.forEach((key) => accepted.delete(key)),
     script: (provider, ...behaviours) => void scripts[provider].push(...behaviours),
+    always: (match, behaviour) => void standing.push({ match, behaviour }),
     reset() {
       scripts.ANTHROPIC.length = 0;
       scripts.OPENAI.length = 0;
+      standing.length = 0;
       // In place: tests may hold on to `requests`.
       requests.length = 0;
     },

@@ -6,6 +6,7 @@ import { openDatabase } from '../../src/database/database';
 import type { SqlLogger } from '../../src/database/sql-logger';
 import { createLogger } from '../../src/logger';
 import { type App, createApp } from '../../src/server';
+import type { RoutingOptions } from '../../src/services';
 import { createTestDatabase } from './database';
 import { runLogWriter } from './run-logs';
 
@@ -29,6 +30,8 @@ export interface RequestOptions {
 export interface TestServerOptions {
   /** The URL the server is given for its database, from the test database's own (e.g. through a TcpProxy). */
   databaseUrl?: (url: string) => string;
+  /** Another model catalog and a clock the test moves (test/support/routing.ts). */
+  routing?: RoutingOptions;
 }
 
 export interface TestServer {
@@ -72,7 +75,7 @@ export async function startTestServer(env: Record<string, string> = {}, options:
   });
   const logger = createLogger(config.logLevel, { destination: sink });
   const opened = await openDatabase(config, logger);
-  const app = await createApp({ config, dataSource: opened.dataSource, logger });
+  const app = await createApp({ config, dataSource: opened.dataSource, logger, routing: options.routing });
   const url = await app.listen(0, '127.0.0.1');
 
   const token = (userId: string, options: { operator?: boolean; ttl?: string } = {}) =>
