@@ -28,7 +28,7 @@ export class AgentResolver {
     return this.agents.modelOf(ctx, agent);
   }
 
-  @FieldResolver(() => Boolean, { description: "False when the pinned model is no longer among the organization's availableModels; its runs then fail until it is re-pinned." })
+  @FieldResolver(() => Boolean, { description: "False when the pinned model is no longer among the organization's availableModels (its runs then fail until it is re-pinned), or when its provider has retired it (its runs go to the fallback)." })
   modelAvailable(@Ctx() ctx: RequestContext, @Root() agent: AgentEntity): Promise<boolean> {
     return this.agents.isModelAvailable(ctx, agent);
   }

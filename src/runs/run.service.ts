@@ -47,6 +47,8 @@ interface StepResult {
   keyStatus?: ConnectionStatus;
   /** Whether a request went out with the route's key (whatever the answer). */
   sent?: boolean;
+  /** The cooldown this failure is writing (never rejects). */
+  cooling?: Promise<void>;
   /** Whether the run may go on to its next step. */
   goOn: boolean;
 }
@@ -190,6 +192,7 @@ export class RunService {
     const attempts: AttemptValues[] = [];
     const statusChanges: { route: KeyRoute; status: ConnectionStatus }[] = [];
     const sent: KeyRoute[] = [];
+    const coolingDown: Promise<void>[] = [];
     const recovered: { account: string; modelId: string; route: Exclude<KeyRoute, { kind: 'MISSING' }> }[] = [];
     let served: { step: Extract<RunStep, { action: 'SEND' }>; output: RunOutputValue } | null = null;
     for (const [position, { index, cooling }] of sequence.entries()) {
@@ -198,6 +201,7 @@ export class RunService {
       attempts.push(result.attempt);
       recordAttempt(result.attempt, result.goOn && !result.output && !cooling && position + 1 < sequence.length);
       if (result.sent) sent.push(route);
+      if (result.cooling) coolingDown.push(result.cooling);
       if (result.keyStatus) statusChanges.push({ route, status: result.keyStatus });
       if (result.output && step.action === 'SEND') {
         served = { step, output: result.output };
@@ -227,6 +231,7 @@ export class RunService {
       Object.assign(new RunAttemptEntity(), { ...attempt, runId: run.id, position: index + 1, organizationId: agent.organizationId }),
     );
 
+    await Promise.all(coolingDown);
     const changed = await ctx.repos.transaction(async (tx) => {
       await tx.runs.insert(run, stored);
       await tx.connections.clearCooldowns(recovered);
@@ -301,13 +306,15 @@ export class RunService {
     }
     const { failure } = result;
     const { reason, retriable } = classifyFailure(failure);
-    // Written now, not with the run: a run starting meanwhile, on any instance, already passes the pair over.
-    if (retriable) await this.coolDown(ctx, route, model.id, { reason, retryAfterMs: failure.retryAfterMs });
+    // Sent now, not with the run (runs starting meanwhile, on any instance, already pass the pair
+    // over), and beside the fallback's call rather than before it, which it would delay.
+    const cooling = retriable ? this.coolDown(ctx, route, model.id, { reason, retryAfterMs: failure.retryAfterMs }) : undefined;
     const error: StoredProviderError = { provider: failure.provider, httpStatus: failure.httpStatus ?? null, type: failure.type, message: failure.message };
     return {
       attempt: row(AttemptOutcome.FAILED, { reason, httpStatus: error.httpStatus, latencyMs, error }),
       keyStatus: rejectsKey(failure) ? ConnectionStatus.INVALID : undefined,
       sent: true,
+      cooling,
       goOn: retriable,
     };
   }
@@ -316,7 +323,12 @@ export class RunService {
    * Cools a pair after a retriable failure (DESIGN.md section 7). A cooldown that cannot be
    * written leaves the run as it is: it is logged, and the next run tries the pair again.
    */
-  private async coolDown(ctx: RequestContext, route: Exclude<KeyRoute, { kind: 'MISSING' }>, modelId: string, failure: { reason: string; retryAfterMs?: number }) {
+  private async coolDown(
+    ctx: RequestContext,
+    route: Exclude<KeyRoute, { kind: 'MISSING' }>,
+    modelId: string,
+    failure: { reason: string; retryAfterMs?: number },
+  ): Promise<void> {
     const wanted = nextCooldown(route.cooldown, failure, this.clock.now());
     try {
       const stored = await this.keys.cool(ctx.repos, route, modelId, wanted);

@@ -33,6 +33,18 @@ describe('planRun', () => {
     ]);
   });
 
+  it('passes over a retired pin (MODEL_RETIRED) for the fallback, and a retired fallback too', () => {
+    const retired = (option: ModelOption) => option.model.id === 'claude-sonnet-4-6';
+    expect(brief(planRun(byom('claude-sonnet-4-6'), { fallback: byom('gpt-5.4'), exclusive: false }, { tools: true, retired }))).toEqual([
+      ['SKIP', 'claude-sonnet-4-6', 'PROVIDER_ACCOUNT', 'MODEL_RETIRED'],
+      ['SEND', 'gpt-5.4', 'PROVIDER_ACCOUNT', true],
+    ]);
+    expect(brief(planRun(byom('gpt-5.4'), { fallback: byom('claude-sonnet-4-6'), exclusive: false }, { tools: false, retired }))).toEqual([
+      ['SEND', 'gpt-5.4', 'PROVIDER_ACCOUNT', false],
+      ['SKIP', 'claude-sonnet-4-6', 'PROVIDER_ACCOUNT', 'MODEL_RETIRED'],
+    ]);
+  });
+
   it('never plans a platform fallback for an exclusive organization', () => {
     expect(brief(planRun(byom('claude-opus-4-6'), { fallback: platform('gpt-5-mini'), exclusive: true }, { tools: false }))).toEqual([
       ['SEND', 'claude-opus-4-6', 'PROVIDER_ACCOUNT', false],

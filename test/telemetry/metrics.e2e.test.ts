@@ -105,6 +105,8 @@ describe('metrics at /metrics', () => {
       { outcome: 'FAILED', reason: 'PROVIDER_UNAVAILABLE' },
       { outcome: 'SUCCEEDED', reason: null },
     ]);
+    // The 503 cooled the primary on this key (DESIGN.md section 7); the next run would pass it over. As if the cooldown ended:
+    await server.dataSource.query('DELETE FROM model_cooldown');
     standIn.script('ANTHROPIC', { status: 401 });
     expect((await run(member, agentId)).attempts).toEqual([{ outcome: 'FAILED', reason: 'INVALID_API_KEY' }]);
     const missing = await server.graphql('query Missing($id: ID!) { run(id: $id) { id } }', {
@@ -126,6 +128,8 @@ describe('metrics at /metrics', () => {
     // The 503 went on to the fallback; the 401 ends the run at once (no failover).
     expect(moved('byom_run_failovers_total', { reason: 'PROVIDER_UNAVAILABLE' })).toBe(1);
     expect(moved('byom_run_failovers_total')).toBe(1);
+    expect(moved('byom_cooldowns_total', { provider: 'ANTHROPIC', model: 'claude-sonnet-4-6', account: 'connection', reason: 'PROVIDER_UNAVAILABLE' })).toBe(1);
+    expect(moved('byom_cooldowns_total')).toBe(1);
     expect(moved('byom_connection_status_changes_total', { provider: 'ANTHROPIC', status: 'INVALID' })).toBe(1);
     expect(moved('byom_connection_status_changes_total')).toBe(1);
     expect(moved('byom_graphql_requests_total', { operation_name: 'RunIt', operation_type: 'mutation' })).toBe(3);
