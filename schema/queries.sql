@@ -91,6 +91,18 @@ VALUES ($1, $2, $3, $4, $5, $6, now())
 ON CONFLICT (organization_id, provider) DO NOTHING
 RETURNING id, organization_id, provider, encrypted_key, key_hint, status, rotated_at, last_verified_at, last_used_at, created_at, updated_at;
 
+-- connection_key_routes (prepared)
+SELECT c.id AS connection_id, c.organization_id, c.provider::text AS provider, c.encrypted_key, c.status::text AS status,
+       (c.last_used_at IS NULL OR c.last_used_at < now() - interval '1 minute') AS use_stale,
+       k.account, k.model_id, k.until, k.reason, k.failures
+FROM provider_connection c
+LEFT JOIN model_cooldown k ON k.account = c.id::text AND k.model_id = ANY($2::varchar[])
+WHERE c.organization_id = ANY($1::uuid[])
+UNION ALL
+SELECT NULL, NULL, k.provider::text, NULL, NULL, NULL, k.account, k.model_id, k.until, k.reason, k.failures
+FROM model_cooldown k
+WHERE k.account = ANY($3::varchar[]) AND k.model_id = ANY($2::varchar[]);
+
 -- connection_lock
 SELECT c.id, c.organization_id, c.provider, c.encrypted_key, c.key_hint, c.status, c.rotated_at, c.last_verified_at, c.last_used_at, c.created_at, c.updated_at FROM provider_connection c WHERE c.organization_id = $1 AND c.provider = $2 FOR UPDATE;
 
@@ -109,6 +121,16 @@ SET status = $2, last_verified_at = CASE WHEN $2 = 'VERIFIED' THEN now() ELSE la
 WHERE id = $1 AND encrypted_key = $3 AND status <> $2
 RETURNING organization_id;
 
+-- connection_note_key_use
+UPDATE provider_connection SET last_used_at = now()
+WHERE id = ANY($1::uuid[]) AND (last_used_at IS NULL OR last_used_at < now() - interval '1 minute');
+
+-- connection_record_key_check
+UPDATE provider_connection
+SET status = $2::connection_status, last_verified_at = CASE WHEN $2::connection_status = 'VERIFIED' THEN now() ELSE last_verified_at END, updated_at = now()
+WHERE id = $1 AND encrypted_key = $3
+RETURNING id, organization_id, provider, encrypted_key, key_hint, status, rotated_at, last_verified_at, last_used_at, created_at, updated_at;
+
 -- connection_replace_keys
 UPDATE provider_connection c SET encrypted_key = u.encrypted_key
 FROM unnest($1::uuid[], $2::text[]) AS u (id, encrypted_key)
@@ -122,6 +144,30 @@ RETURNING id, organization_id, provider, encrypted_key, key_hint, status, rotate
 
 -- connections_of_organizations
 SELECT c.id, c.organization_id, c.provider, c.encrypted_key, c.key_hint, c.status, c.rotated_at, c.last_verified_at, c.last_used_at, c.created_at, c.updated_at FROM provider_connection c WHERE c.organization_id = ANY($1::uuid[]) ORDER BY c.provider;
+
+-- cooldown_clear
+DELETE FROM model_cooldown k USING unnest($1::varchar[], $2::varchar[]) AS p (account, model_id)
+WHERE k.account = p.account AND k.model_id = p.model_id;
+
+-- cooldown_clear_connection
+DELETE FROM model_cooldown WHERE connection_id = $1;
+
+-- cooldown_upsert
+INSERT INTO model_cooldown AS c (account, connection_id, provider, model_id, until, reason, failures, updated_at)
+SELECT $1, $2::uuid, $3::provider, $4, $5, $6, 1, now()
+WHERE $2::uuid IS NULL OR EXISTS (SELECT 1 FROM provider_connection p WHERE p.id = $2::uuid AND p.encrypted_key = $7)
+ON CONFLICT (account, model_id) DO UPDATE SET
+  failures = c.failures + 1,
+  until = GREATEST(c.until, EXCLUDED.until),
+  reason = CASE WHEN EXCLUDED.until > c.until THEN EXCLUDED.reason ELSE c.reason END,
+  updated_at = now()
+RETURNING until, reason, failures;
+
+-- cooldowns_of_connections
+SELECT account, connection_id AS "connectionId", provider::text AS provider, model_id AS "modelId", until, reason, failures FROM model_cooldown WHERE connection_id = ANY($1::uuid[]) ORDER BY connection_id, model_id;
+
+-- cooldowns_of_platform
+SELECT account, connection_id AS "connectionId", provider::text AS provider, model_id AS "modelId", until, reason, failures FROM model_cooldown WHERE connection_id IS NULL AND until > $1 ORDER BY account, model_id;
 
 -- membership_remove
 DELETE FROM membership WHERE organization_id = $1 AND user_id = $2 RETURNING role;
