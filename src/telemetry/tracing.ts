@@ -116,8 +116,9 @@ export function startTracing(env: NodeJS.ProcessEnv, options: TracingOptions): T
       // The operation's name, type and document (literals replaced by '*'), never variables; field
       // timings are in the gateway's ftv1 traces instead of a span per field.
       new GraphQLInstrumentation({ allowValues: false, ignoreResolveSpans: true, mergeItems: true }),
-      // Statements' text (parameters are placeholders), never their values; no spans outside a request.
-      new PgInstrumentation({ enhancedDatabaseReporting: false, requireParentSpan: true, addSqlCommenterCommentToQueries: false }),
+      // Statements' text (parameters are placeholders), never their values; no spans outside a
+      // request, nor for taking a pooled connection (the pool's gauges show that).
+      new PgInstrumentation({ enhancedDatabaseReporting: false, requireParentSpan: true, addSqlCommenterCommentToQueries: false, ignoreConnectSpans: true }),
     ],
   });
   // graphql's execute is patched only when its own file is what is first required (graphql's

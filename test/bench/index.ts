@@ -8,6 +8,7 @@ import 'reflect-metadata';
 import { benchAttack } from './attack.bench';
 import { benchConnect, benchReencrypt } from './connections.bench';
 import { benchEffectiveModels } from './effective-models.bench';
+import { benchOverhead } from './overhead.bench';
 import { benchRuns } from './runs.bench';
 import { BENCH_DATABASE_URL, prepareDatabases } from './support';
 
@@ -19,6 +20,7 @@ async function main(): Promise<void> {
     ['effective-models', benchEffectiveModels],
     ['runs', benchRuns],
     ['attack', benchAttack],
+    ['overhead', benchOverhead],
   ];
   const only = process.env.BENCH_ONLY?.split(',').map((name) => name.trim());
   const unknown = only?.filter((name) => !benches.some(([known]) => known === name)) ?? [];

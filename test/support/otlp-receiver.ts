@@ -25,6 +25,8 @@ export interface OtlpReceiver {
   /** The base URL, as OTEL_EXPORTER_OTLP_ENDPOINT takes it. */
   url: string;
   spans: ReceivedSpan[];
+  /** How many spans came. */
+  count(): number;
   /** Every request body received, as text. */
   bodies: string[];
   /** Resolves with the spans once `ready(spans)` holds for those received, or rejects after `timeoutMs`. */
@@ -68,10 +70,12 @@ interface ExportRequest {
   }[];
 }
 
-export async function startOtlpReceiver(): Promise<OtlpReceiver> {
+/** `keep: false` (for benchmarks): spans are counted (`count`), not kept. */
+export async function startOtlpReceiver({ keep = true }: { keep?: boolean } = {}): Promise<OtlpReceiver> {
   const spans: ReceivedSpan[] = [];
   const bodies: string[] = [];
   const waiting = new Set<() => void>();
+  let counted = 0;
   const server = http.createServer((req, res) => {
     const chunks: Buffer[] = [];
     req.on('data', (chunk: Buffer) => chunks.push(chunk));
@@ -85,6 +89,11 @@ export async function startOtlpReceiver(): Promise<OtlpReceiver> {
         return;
       }
       const text = Buffer.concat(chunks).toString('utf8');
+      if (!keep) {
+        counted += text.split('"spanId"').length - 1;
+        res.writeHead(200, { 'content-type': 'application/json' }).end('{}');
+        return;
+      }
       bodies.push(text);
       const request = JSON.parse(text) as ExportRequest;
       for (const { resource, scopeSpans } of request.resourceSpans ?? []) {
@@ -116,6 +125,7 @@ export async function startOtlpReceiver(): Promise<OtlpReceiver> {
   return {
     url: `http://127.0.0.1:${port}`,
     spans,
+    count: () => (keep ? spans.length : counted),
     bodies,
     waitFor(ready, timeoutMs = 10_000) {
       return new Promise((resolve, reject) => {
