@@ -142,6 +142,11 @@ SET encrypted_key = $2, key_hint = $3, status = $4, rotated_at = now(), last_ver
 WHERE id = $1
 RETURNING id, organization_id, provider, encrypted_key, key_hint, status, rotated_at, last_verified_at, last_used_at, created_at, updated_at;
 
+-- connection_stored_keys
+SELECT id, organization_id, provider, encrypted_key, status FROM provider_connection
+WHERE id > $1
+ORDER BY id LIMIT $2;
+
 -- connections_of_organizations
 SELECT c.id, c.organization_id, c.provider, c.encrypted_key, c.key_hint, c.status, c.rotated_at, c.last_verified_at, c.last_used_at, c.created_at, c.updated_at FROM provider_connection c WHERE c.organization_id = ANY($1::uuid[]) ORDER BY c.provider;
 

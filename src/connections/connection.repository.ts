@@ -221,6 +221,14 @@ export interface CooldownWrite {
   reason: string;
 }
 
+/** Up to `$2` stored keys after id `$1`, by id, unlocked (a check reads them, and records what it found only for the key it read). */
+const STORED_KEYS = statement(
+  'connection_stored_keys',
+  `SELECT id, organization_id, provider, encrypted_key, status FROM provider_connection
+WHERE id > $1
+ORDER BY id LIMIT $2`,
+);
+
 /** A stored key as re-encryption reads it. */
 export interface StoredKey {
   id: string;
@@ -340,6 +348,11 @@ export class ConnectionRepository {
   /** Up to `limit` stored keys after `afterId` that are not under `currentPrefix`, locked, by id. */
   lockStaleKeys(afterId: string, currentPrefix: string, limit: number): Promise<StoredKey[]> {
     return query<StoredKey>(this.db, LOCK_STALE_KEYS, [afterId, currentPrefix, limit]);
+  }
+
+  /** Up to `limit` stored keys after `afterId`, by id. */
+  storedKeys(afterId: string, limit: number): Promise<(StoredKey & { status: ConnectionStatus })[]> {
+    return query<StoredKey & { status: ConnectionStatus }>(this.db, STORED_KEYS, [afterId, limit]);
   }
 
   /** Stores new ciphertexts, `ciphertexts[i]` for connection `ids[i]`. */
