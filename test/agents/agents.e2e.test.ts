@@ -1,11 +1,9 @@
 import { Provider } from '../../src/catalog/catalog';
 import type { OrganizationEntity } from '../../src/organizations/organization.entity';
 import { makeConnection, makeMembership, makeModelSettings, makeOrganization, OrgRole } from '../support/factories';
-import { startTestServer, type TestServer } from '../support/test-server';
+import { OPERATOR, startTestServer, type TestServer } from '../support/test-server';
 
 /** Agents and their pins (DESIGN.md section 4), over real HTTP on a real database. */
-
-const OPERATOR = { operator: 'ops' };
 
 const AGENT_FIELDS = 'id name createdAt organization { id } model { model { id } billing connectionOwner { id } } modelAvailable';
 const CREATE = `mutation($input: CreateAgentInput!) { createAgent(input: $input) { ${AGENT_FIELDS} } }`;

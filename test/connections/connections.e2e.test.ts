@@ -2,9 +2,8 @@ import { KeyVault, parseKeyRing } from '../../src/connections/key-vault';
 import type { OrganizationEntity } from '../../src/organizations/organization.entity';
 import { makeMembership, makeOrganization, OrgRole } from '../support/factories';
 import { KEY_PATTERN, makeTestKey, type ProviderStandIn, type StandInBehaviour, standInEnv, startProviderStandIn } from '../support/provider-stand-in';
-import { startTestServer, TEST_ENCRYPTION_KEYS, type TestServer } from '../support/test-server';
+import { OPERATOR, startTestServer, TEST_ENCRYPTION_KEYS, type TestServer } from '../support/test-server';
 
-const OPERATOR = { operator: 'ops' };
 const CHECK_TIMEOUT_MS = 300;
 
 const CONNECT = `mutation($input: ConnectProviderInput!) {

@@ -4,14 +4,12 @@ import { WALK_OF_FEW, walkParameters } from '../../src/model-settings/model-sett
 import { FEW_ORGANIZATIONS, MEMBERSHIPS_OF_USER } from '../../src/organizations/organization.repository';
 import type { OrganizationEntity } from '../../src/organizations/organization.entity';
 import { makeChain, makeConnection, makeMembership, makeModelSettings, makeOrganization, OrgRole } from '../support/factories';
-import { type GraphQLResponse, startTestServer, type TestServer } from '../support/test-server';
+import { type GraphQLResponse, OPERATOR, startTestServer, type TestServer } from '../support/test-server';
 
 /**
  * Model settings, inheritance and effective models over real HTTP on a real database
  * (DESIGN.md sections 3 and 5). Connections are made by factories: no key check is involved.
  */
-
-const OPERATOR = { operator: 'ops' };
 
 const UPDATE = `mutation($input: UpdateModelSettingsInput!) {
   updateModelSettings(input: $input) {

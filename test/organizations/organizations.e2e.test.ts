@@ -1,8 +1,6 @@
 import { OrganizationEntity } from '../../src/organizations/organization.entity';
 import { makeChain, makeMembership, makeOrganization, OrgRole } from '../support/factories';
-import { startTestServer, type TestServer } from '../support/test-server';
-
-const OPERATOR = { operator: 'ops' };
+import { OPERATOR, startTestServer, type TestServer } from '../support/test-server';
 
 describe('organizations', () => {
   let server: TestServer;

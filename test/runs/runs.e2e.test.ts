@@ -2,7 +2,7 @@ import { Provider } from '../../src/catalog/catalog';
 import type { OrganizationEntity } from '../../src/organizations/organization.entity';
 import { makeConnection, makeMembership, makeModelSettings, makeOrganization, OrgRole } from '../support/factories';
 import { KEY_PATTERN, makeTestKey, type ProviderStandIn, type StandInBehaviour, standInEnv, startProviderStandIn } from '../support/provider-stand-in';
-import { startTestServer, type TestServer } from '../support/test-server';
+import { OPERATOR, startTestServer, type TestServer } from '../support/test-server';
 
 /**
  * Agent runs through the organization's accounts (DESIGN.md section 7), against the provider
@@ -484,7 +484,7 @@ describe('agent runs', () => {
       });
       const count = (some: OrganizationEntity[]) =>
         server.countStatements(async () => {
-          const result = await server.graphql(query, { as: { operator: 'ops' }, variables: variables(some) });
+          const result = await server.graphql(query, { as: OPERATOR, variables: variables(some) });
           expect(result.errors).toBeUndefined();
           expect(result.data?._entities).toHaveLength(some.length);
         });

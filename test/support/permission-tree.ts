@@ -2,7 +2,7 @@ import { SignJWT, UnsecuredJWT } from 'jose';
 import type { DataSource } from 'typeorm';
 import type { OrganizationEntity } from '../../src/organizations/organization.entity';
 import { makeMembership, makeOrganization, OrgRole } from './factories';
-import { type GraphQLResponse, type RequestOptions, TEST_JWT_SECRET, type TestServer } from './test-server';
+import { type GraphQLResponse, OPERATOR, type RequestOptions, TEST_JWT_SECRET, type TestServer } from './test-server';
 
 /**
  * The organizations and users every permission matrix uses ("the organization" is Acme EU):
@@ -49,7 +49,7 @@ export async function makePermissionTree(ds: DataSource): Promise<PermissionTree
 
 /** How a test calls: a user id, an operator, a raw Authorization header, or nothing. */
 export type As = RequestOptions['as'];
-export const OPERATOR = { operator: 'ops' };
+export { OPERATOR };
 
 export type OrgKey = keyof PermissionTree;
 export type Role = 'ADMIN' | 'MEMBER';

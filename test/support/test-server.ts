@@ -27,6 +27,9 @@ export interface RequestOptions {
   headers?: Record<string, string>;
 }
 
+/** The platform operator `ops`, as tests call (`{ as: OPERATOR }`). */
+export const OPERATOR = { operator: 'ops' };
+
 export interface TestServerOptions {
   /** The URL the server is given for its database, from the test database's own (e.g. through a TcpProxy). */
   databaseUrl?: (url: string) => string;
