@@ -1,6 +1,6 @@
 import { Provider } from '../../src/catalog/catalog';
 import type { OrganizationEntity } from '../../src/organizations/organization.entity';
-import { makeConnection, makeMembership, makeModelSettings, makeOrganization, OrgRole } from '../support/factories';
+import { makeModelSettings, tenantMaker } from '../support/factories';
 import { OPERATOR, startTestServer, type TestServer } from '../support/test-server';
 
 /** Agents and their pins (DESIGN.md section 4), over real HTTP on a real database. */
@@ -22,18 +22,7 @@ describe('agents', () => {
     await server?.stop();
   });
 
-  let organizations = 0;
-  /** An organization with an admin (`agent-admin-<n>`) and a member (`agent-member-<n>`), and the given providers connected. */
-  async function tenant({ parent, providers = [] }: { parent?: OrganizationEntity; providers?: Provider[] } = {}) {
-    organizations += 1;
-    const organization = await makeOrganization(server.dataSource, { name: `Agents ${organizations}`, parent });
-    const admin = `agent-admin-${organizations}`;
-    const member = `agent-member-${organizations}`;
-    await makeMembership(server.dataSource, organization, admin, OrgRole.ADMIN);
-    await makeMembership(server.dataSource, organization, member, OrgRole.MEMBER);
-    for (const provider of providers) await makeConnection(server.dataSource, organization, provider);
-    return { organization, admin, member };
-  }
+  const tenant = tenantMaker(() => server.dataSource, 'Agents');
 
   const create = (as: string, input: Record<string, unknown>) => server.graphql(CREATE, { as, variables: { input } });
   const setModel = (as: string, agentId: string, model: string) => server.graphql(SET_MODEL, { as, variables: { input: { agentId, model } } });

@@ -3,7 +3,7 @@ import { preparedQuery } from '../../src/database/prepared';
 import { WALK_OF_FEW, walkParameters } from '../../src/model-settings/model-settings.repository';
 import { FEW_ORGANIZATIONS, MEMBERSHIPS_OF_USER } from '../../src/organizations/organization.repository';
 import type { OrganizationEntity } from '../../src/organizations/organization.entity';
-import { makeChain, makeConnection, makeMembership, makeModelSettings, makeOrganization, OrgRole } from '../support/factories';
+import { makeChain, makeConnection, makeMembership, makeModelSettings, makeOrganization, OrgRole, tenantMaker } from '../support/factories';
 import { type GraphQLResponse, OPERATOR, startTestServer, type TestServer } from '../support/test-server';
 
 /**
@@ -54,18 +54,7 @@ describe('model settings and effective models', () => {
     await server?.stop();
   });
 
-  let organizations = 0;
-  /** An organization with an admin of its own (`admin-<n>`) and the given providers connected. */
-  async function tenant(
-    { parent, providers = [], name }: { parent?: OrganizationEntity; providers?: Provider[]; name?: string } = {},
-  ): Promise<{ organization: OrganizationEntity; admin: string }> {
-    organizations += 1;
-    const organization = await makeOrganization(server.dataSource, { name: name ?? `Tenant ${organizations}`, parent });
-    const admin = `admin-${organizations}`;
-    await makeMembership(server.dataSource, organization, admin, OrgRole.ADMIN);
-    for (const provider of providers) await makeConnection(server.dataSource, organization, provider);
-    return { organization, admin };
-  }
+  const tenant = tenantMaker(() => server.dataSource, 'Tenant');
 
   const update = (as: string | typeof OPERATOR, input: Record<string, unknown>) => server.graphql(UPDATE, { as, variables: { input } });
   const effectiveOf = async (organization: OrganizationEntity): Promise<Effective> => {

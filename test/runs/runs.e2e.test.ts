@@ -1,6 +1,6 @@
 import { Provider } from '../../src/catalog/catalog';
 import type { OrganizationEntity } from '../../src/organizations/organization.entity';
-import { makeConnection, makeMembership, makeModelSettings, makeOrganization, OrgRole } from '../support/factories';
+import { makeModelSettings, tenantMaker } from '../support/factories';
 import { KEY_PATTERN, makeTestKey, type ProviderStandIn, type StandInBehaviour, standInEnv, startProviderStandIn } from '../support/provider-stand-in';
 import { OPERATOR, startTestServer, type TestServer } from '../support/test-server';
 
@@ -70,25 +70,10 @@ describe('agent runs', () => {
     expect(leaked).toEqual([]);
   });
 
-  let counter = 0;
-  /** An organization with a member (`runner-<n>`) and an admin (`run-admin-<n>`), its providers connected with keys the stand-in accepts. */
-  async function tenant({ parent, providers = [] }: { parent?: OrganizationEntity; providers?: Provider[] } = {}) {
-    counter += 1;
-    const organization = await makeOrganization(server.dataSource, { name: `Runs ${counter}`, parent });
-    const member = `runner-${counter}`;
-    const admin = `run-admin-${counter}`;
-    await makeMembership(server.dataSource, organization, member, OrgRole.MEMBER);
-    await makeMembership(server.dataSource, organization, admin, OrgRole.ADMIN);
-    const keyOf: Partial<Record<Provider, string>> = {};
-    for (const provider of providers) {
-      const apiKey = makeTestKey(provider);
-      keys.push(apiKey);
-      standIn.acceptKeys(apiKey);
-      await makeConnection(server.dataSource, organization, provider, apiKey);
-      keyOf[provider] = apiKey;
-    }
-    return { organization, member, admin, keyOf };
-  }
+  const tenant = tenantMaker(() => server.dataSource, 'Runs', (apiKey) => {
+    keys.push(apiKey);
+    standIn.acceptKeys(apiKey);
+  });
 
   async function agentIn(organization: OrganizationEntity, member: string, model?: string): Promise<string> {
     const result = await server.graphql(`mutation($input: CreateAgentInput!) { createAgent(input: $input) { id } }`, {

@@ -88,3 +88,45 @@ export async function makeModelSettings(
     }),
   );
 }
+
+export interface TenantOptions {
+  parent?: OrganizationEntity;
+  /** Connected with a key of their own each (keyOf), straight into the database. */
+  providers?: Provider[];
+  name?: string;
+}
+
+export interface Tenant {
+  organization: OrganizationEntity;
+  /** An admin of the organization: `<prefix>-admin-<n>`. */
+  admin: string;
+  /** A member of the organization: `<prefix>-member-<n>`. */
+  member: string;
+  keyOf: Partial<Record<Provider, string>>;
+}
+
+/**
+ * Tenants for one test file: each call makes an organization (`<Label> <n>` unless named) with an
+ * admin and a member of its own, and the given providers connected with new keys, each told to
+ * `onKey` first (to have the provider stand-in accept it, or to look for it in the logs).
+ */
+export function tenantMaker(dataSource: () => DataSource, label: string, onKey: (apiKey: string) => void = () => undefined) {
+  const prefix = label.toLowerCase().replace(/\W+/g, '-');
+  let count = 0;
+  return async function tenant({ parent, providers = [], name }: TenantOptions = {}): Promise<Tenant> {
+    count += 1;
+    const organization = await makeOrganization(dataSource(), { name: name ?? `${label} ${count}`, parent });
+    const admin = `${prefix}-admin-${count}`;
+    const member = `${prefix}-member-${count}`;
+    await makeMembership(dataSource(), organization, admin, OrgRole.ADMIN);
+    await makeMembership(dataSource(), organization, member, OrgRole.MEMBER);
+    const keyOf: Partial<Record<Provider, string>> = {};
+    for (const provider of providers) {
+      const apiKey = makeTestKey(provider);
+      onKey(apiKey);
+      await makeConnection(dataSource(), organization, provider, apiKey);
+      keyOf[provider] = apiKey;
+    }
+    return { organization, admin, member, keyOf };
+  };
+}

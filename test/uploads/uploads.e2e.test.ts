@@ -1,7 +1,7 @@
 import { Provider } from '../../src/catalog/catalog';
 import type { OrganizationEntity } from '../../src/organizations/organization.entity';
 import { UPLOAD_MAX_BYTES } from '../../src/uploads/file-upload.service';
-import { makeConnection, makeMembership, makeModelSettings, makeOrganization, OrgRole } from '../support/factories';
+import { makeModelSettings, tenantMaker } from '../support/factories';
 import { makeTestKey, type ProviderStandIn, standInEnv, startProviderStandIn } from '../support/provider-stand-in';
 import { startTestServer, type TestServer } from '../support/test-server';
 
@@ -28,20 +28,7 @@ describe('uploadFile', () => {
   });
   beforeEach(() => standIn.reset());
 
-  let counter = 0;
-  async function tenant({ parent, providers = [] }: { parent?: OrganizationEntity; providers?: Provider[] } = {}) {
-    counter += 1;
-    const organization = await makeOrganization(server.dataSource, { name: `Uploads ${counter}`, parent });
-    const member = `uploader-${counter}`;
-    await makeMembership(server.dataSource, organization, member, OrgRole.MEMBER);
-    const keyOf: Partial<Record<Provider, string>> = {};
-    for (const provider of providers) {
-      keyOf[provider] = makeTestKey(provider);
-      standIn.acceptKeys(keyOf[provider] as string);
-      await makeConnection(server.dataSource, organization, provider, keyOf[provider]);
-    }
-    return { organization, member, keyOf };
-  }
+  const tenant = tenantMaker(() => server.dataSource, 'Uploads', (apiKey) => standIn.acceptKeys(apiKey));
 
   const upload = (as: string, organization: OrganizationEntity, overrides: Record<string, unknown> = {}) =>
     server.graphql(UPLOAD, {
