@@ -9,6 +9,7 @@ import {
   type RejectedAuthorizations,
   unauthenticatedCallers,
 } from '../support/permission-tree';
+import { snapshotTables } from '../support/snapshot';
 import { type GraphQLResponse, startTestServer, type TestServer } from '../support/test-server';
 
 /**
@@ -473,13 +474,11 @@ describe('permissions (DESIGN.md section 2)', () => {
     ];
 
     /** Everything the mutations could change, to compare before and after a denied call. */
-    async function snapshot() {
-      const organizations = await server.dataSource.query(`SELECT id, name, parent_id FROM organization ORDER BY id`);
-      const memberships = await server.dataSource.query(
-        `SELECT organization_id, user_id, role, updated_at FROM membership ORDER BY organization_id, user_id`,
-      );
-      return { organizations, memberships };
-    }
+    const snapshot = () =>
+      snapshotTables(server.dataSource, {
+        organizations: { select: 'SELECT id, name, parent_id FROM organization', order: 'id' },
+        memberships: { select: 'SELECT organization_id, user_id, role, updated_at FROM membership', order: 'organization_id, user_id' },
+      });
 
     const DENIED: { label: string; as: () => As; code: Code }[] = [
       ...UNAUTHENTICATED.map(({ label, as }) => ({ label, as, code: 'UNAUTHENTICATED' as Code })),

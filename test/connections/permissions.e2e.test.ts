@@ -12,6 +12,7 @@ import {
   OPERATOR,
   type RejectedAuthorizations,
 } from '../support/permission-tree';
+import { snapshotTables } from '../support/snapshot';
 import { startTestServer, type GraphQLResponse, type TestServer } from '../support/test-server';
 
 /**
@@ -81,14 +82,14 @@ describe('provider connections and audit log: permissions (DESIGN.md section 2)'
     server.graphql(VERIFY, { as, variables: { input: { organizationId, provider } } });
 
   /** Everything a connect or disconnect could change, to compare before and after a refused call. */
-  async function snapshot() {
-    const connections = await server.dataSource.query(
-      `SELECT id, organization_id, provider, encrypted_key, key_hint, status, rotated_at, last_verified_at, updated_at
-       FROM provider_connection ORDER BY organization_id, provider`,
-    );
-    const auditEvents = await server.dataSource.query(`SELECT id, organization_id, actor_id, action FROM audit_event ORDER BY position`);
-    return { connections, auditEvents };
-  }
+  const snapshot = () =>
+    snapshotTables(server.dataSource, {
+      connections: {
+        select: 'SELECT id, organization_id, provider, encrypted_key, key_hint, status, rotated_at, last_verified_at, updated_at FROM provider_connection',
+        order: 'organization_id, provider',
+      },
+      auditEvents: { select: 'SELECT id, organization_id, actor_id, action, position FROM audit_event', order: 'position' },
+    });
 
   /** What an admin sees of an organization through ENTITIES, straight from the tables. */
   async function adminView(organization: OrganizationEntity) {

@@ -25,6 +25,7 @@ import {
   type RejectedAuthorizations,
   type Role,
 } from '../support/permission-tree';
+import { snapshotTables } from '../support/snapshot';
 import { startTestServer, type GraphQLResponse, type TestServer } from '../support/test-server';
 
 /**
@@ -170,15 +171,16 @@ describe('model settings and agents: permissions (DESIGN.md section 2)', () => {
   });
 
   /** Everything the four mutations could change, to compare before and after a refused call. */
-  async function snapshot() {
-    const settings = await server.dataSource.query(
-      `SELECT organization_id, primary_model_id, fallback_model_id, exclusive, offer_to_sub_organizations, version, updated_by, updated_at
-       FROM model_settings ORDER BY organization_id`,
-    );
-    const agentRows = await server.dataSource.query(`SELECT id, organization_id, name, model_id, billing, updated_at FROM agent ORDER BY id`);
-    const auditEvents = await server.dataSource.query(`SELECT id, organization_id, actor_id, action, before, after FROM audit_event ORDER BY position`);
-    return { settings, agents: agentRows, auditEvents };
-  }
+  const snapshot = () =>
+    snapshotTables(server.dataSource, {
+      settings: {
+        select:
+          'SELECT organization_id, primary_model_id, fallback_model_id, exclusive, offer_to_sub_organizations, version, updated_by, updated_at FROM model_settings',
+        order: 'organization_id',
+      },
+      agents: { select: 'SELECT id, organization_id, name, model_id, billing, updated_at FROM agent', order: 'id' },
+      auditEvents: { select: 'SELECT id, organization_id, actor_id, action, before, after, position FROM audit_event', order: 'position' },
+    });
 
   /** The position of the newest audit event, to read what a call wrote after it. */
   async function lastAuditPosition(): Promise<string> {

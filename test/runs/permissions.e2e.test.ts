@@ -20,6 +20,7 @@ import {
   type RejectedAuthorizations,
 } from '../support/permission-tree';
 import { makeTestKey, standInEnv, startProviderStandIn, type ProviderStandIn } from '../support/provider-stand-in';
+import { snapshotTables } from '../support/snapshot';
 import { startTestServer, type TestServer } from '../support/test-server';
 
 /**
@@ -135,16 +136,14 @@ describe('runs, usage and uploads: permissions (DESIGN.md sections 2 and 7)', ()
   }
 
   /** Everything runAgent and uploadFile could change, in one statement, to compare before and after a call. */
-  async function snapshot() {
-    const table = (select: string, order: string) => `(SELECT coalesce(json_agg(t ORDER BY ${order}), '[]'::json) FROM (${select}) t)`;
-    const [row] = await server.dataSource.query(`SELECT
-      ${table('SELECT id, organization_id, agent_id, requested_by, status, served_by_model_id FROM run', 't.id')} AS runs,
-      ${table('SELECT run_id, position, organization_id, model_id, billing, outcome FROM run_attempt', 't.run_id, t.position')} AS attempts,
-      ${table('SELECT id, organization_id, name, model_id, billing, updated_at FROM agent', 't.id')} AS agents,
-      ${table('SELECT id, organization_id, provider, status, updated_at FROM provider_connection', 't.id')} AS connections,
-      ${table('SELECT id, organization_id, actor_id, action, position FROM audit_event', 't.position')} AS "auditEvents"`);
-    return row as Record<'runs' | 'attempts' | 'agents' | 'connections' | 'auditEvents', Record<string, unknown>[]>;
-  }
+  const snapshot = () =>
+    snapshotTables(server.dataSource, {
+      runs: { select: 'SELECT id, organization_id, agent_id, requested_by, status, served_by_model_id FROM run', order: 'id' },
+      attempts: { select: 'SELECT run_id, position, organization_id, model_id, billing, outcome FROM run_attempt', order: 'run_id, position' },
+      agents: { select: 'SELECT id, organization_id, name, model_id, billing, updated_at FROM agent', order: 'id' },
+      connections: { select: 'SELECT id, organization_id, provider, status, updated_at FROM provider_connection', order: 'id' },
+      auditEvents: { select: 'SELECT id, organization_id, actor_id, action, position FROM audit_event', order: 'position' },
+    });
   type Snapshot = Awaited<ReturnType<typeof snapshot>>;
 
   /** The provider calls the stand-in saw since the last reset. */
