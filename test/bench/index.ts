@@ -7,6 +7,7 @@
 import 'reflect-metadata';
 import { benchAttack } from './attack.bench';
 import { benchConnect, benchReencrypt } from './connections.bench';
+import { benchCooldowns } from './cooldowns.bench';
 import { benchEffectiveModels } from './effective-models.bench';
 import { benchOverhead } from './overhead.bench';
 import { benchRuns } from './runs.bench';
@@ -19,6 +20,7 @@ async function main(): Promise<void> {
     ['reencrypt', benchReencrypt],
     ['effective-models', benchEffectiveModels],
     ['runs', benchRuns],
+    ['cooldowns', benchCooldowns],
     ['attack', benchAttack],
     ['overhead', benchOverhead],
   ];
