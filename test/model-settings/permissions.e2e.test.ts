@@ -8,6 +8,7 @@ import {
   actorOf,
   type As,
   CALLERS,
+  canSee,
   type Caller,
   errorsOf,
   expected,
@@ -498,7 +499,7 @@ describe('model settings and agents: permissions (DESIGN.md section 2)', () => {
 
   describe('Organization fields through organization(id), for the callers who may see Acme EU', () => {
     // The others may not see Acme EU at all (test/auth/permissions.e2e.test.ts); _entities above covers them.
-    const READERS = CALLERS.filter(({ as }) => [OPERATOR, 'eu-admin', 'eu-member', 'parent-admin', 'sales-member'].includes(as as string));
+    const READERS = CALLERS.filter((caller) => canSee(caller, 'acmeEu'));
     const cells = READERS.flatMap((caller) =>
       ORG_FIELDS.map((field) => ({ ...caller, caller, field, verdict: mayRead(caller, 'acmeEu', field) ? 'grants' : 'denies' })),
     );
