@@ -91,6 +91,32 @@ describe('createAuthenticator', () => {
       expect(result.principal).toEqual({ userId: 'alice', isOperator: false });
     });
 
+    it('refuses a token it accepted before once the token has expired', async () => {
+      const token = await hs256({ exp: now() + 5 });
+      expect((await authenticate(bearer(token))).principal).toEqual({ userId: 'alice', isOperator: false });
+      // The clock only (jose reads it through new Date()); timers and promises run as usual.
+      jest.useFakeTimers({ now: Date.now() + 40_000, doNotFake: ['nextTick', 'setImmediate', 'setTimeout', 'setInterval', 'clearTimeout', 'clearInterval', 'queueMicrotask'] });
+      try {
+        expectRejected(await authenticate(bearer(token)), token, /^The token has expired$/);
+      } finally {
+        jest.useRealTimers();
+      }
+    });
+
+    it('checks a token it accepted before anew after a minute', async () => {
+      const keys = createAuthenticator({ jwtSecret: SECRET, jwksUrl: undefined, maxTtlSeconds: 3600 });
+      const token = await hs256({ exp: now() + 3000 });
+      expect((await keys(bearer(token))).principal).not.toBeNull();
+      // The clock only (jose reads it through new Date()); timers and promises run as usual.
+      jest.useFakeTimers({ now: Date.now() + 61_000, doNotFake: ['nextTick', 'setImmediate', 'setTimeout', 'setInterval', 'clearTimeout', 'clearInterval', 'queueMicrotask'] });
+      try {
+        // Still valid: accepted after a fresh check (its exp is 50 minutes ahead, within the maximum).
+        expect((await keys(bearer(token))).principal).toEqual({ userId: 'alice', isOperator: false });
+      } finally {
+        jest.useRealTimers();
+      }
+    });
+
     it('rejects a request without an Authorization header', async () => {
       expectRejected(await authenticate(undefined), undefined, /Authentication required/);
       expectRejected(await authenticate(''), undefined, /Authentication required/);
