@@ -1,7 +1,7 @@
 import { Provider } from '../../src/catalog/catalog';
 import type { OrganizationEntity } from '../../src/organizations/organization.entity';
-import { makeConnection, makeMembership, makeModelSettings, makeOrganization, OrgRole } from '../support/factories';
-import { makeTestKey, type ProviderStandIn, standInEnv, startProviderStandIn } from '../support/provider-stand-in';
+import { makeModelSettings, tenantMaker } from '../support/factories';
+import { type ProviderStandIn, standInEnv, startProviderStandIn } from '../support/provider-stand-in';
 import { RETIRED_MODEL, RETIRING_MODEL, routingTestCatalog, TestClock } from '../support/routing';
 import { startTestServer, type TestServer } from '../support/test-server';
 
@@ -34,19 +34,8 @@ describe('retiring models', () => {
   });
   beforeEach(() => standIn.reset());
 
-  let counter = 0;
-  async function tenant() {
-    counter += 1;
-    const organization: OrganizationEntity = await makeOrganization(server.dataSource, { name: `Retiring ${counter}` });
-    const admin = `retiring-admin-${counter}`;
-    await makeMembership(server.dataSource, organization, admin, OrgRole.ADMIN);
-    for (const provider of [Provider.ANTHROPIC, Provider.OPENAI]) {
-      const apiKey = makeTestKey(provider);
-      standIn.acceptKeys(apiKey);
-      await makeConnection(server.dataSource, organization, provider, apiKey);
-    }
-    return { organization, admin };
-  }
+  const newTenant = tenantMaker(() => server.dataSource, 'Retiring', (apiKey) => standIn.acceptKeys(apiKey));
+  const tenant = () => newTenant({ providers: [Provider.ANTHROPIC, Provider.OPENAI] });
 
   const update = (as: string, input: Record<string, unknown>) => server.graphql(UPDATE, { as, variables: { input } });
   const settingsRow = (organization: OrganizationEntity) =>

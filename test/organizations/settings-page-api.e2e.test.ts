@@ -1,7 +1,7 @@
 import { Provider } from '../../src/catalog/catalog';
 import type { OrganizationEntity } from '../../src/organizations/organization.entity';
-import { makeConnection, makeMembership, makeModelSettings, makeOrganization, OrgRole } from '../support/factories';
-import { startTestServer, type TestServer } from '../support/test-server';
+import { makeConnection, makeMembership, makeModelSettings, makeOrganization, OrgRole, tenantMaker } from '../support/factories';
+import { OPERATOR, startTestServer, type TestServer } from '../support/test-server';
 
 /**
  * What the Models settings page needs of the API (contract-next group 1, DESIGN.md section 12),
@@ -9,7 +9,6 @@ import { startTestServer, type TestServer } from '../support/test-server';
  * organization, pinnableModels, Query.organizations, and CONNECTION_IN_USE's dependents as data.
  */
 
-const OPERATOR = { operator: 'ops' };
 
 const UPDATE = `mutation($input: UpdateModelSettingsInput!) {
   updateModelSettings(input: $input) {
@@ -36,17 +35,7 @@ describe('the API of the Models settings page', () => {
     await server?.stop();
   });
 
-  let organizations = 0;
-  async function tenant(
-    { parent, providers = [], name }: { parent?: OrganizationEntity; providers?: Provider[]; name?: string } = {},
-  ): Promise<{ organization: OrganizationEntity; admin: string }> {
-    organizations += 1;
-    const organization = await makeOrganization(server.dataSource, { name: name ?? `Page tenant ${organizations}`, parent });
-    const admin = `page-admin-${organizations}`;
-    await makeMembership(server.dataSource, organization, admin, OrgRole.ADMIN);
-    for (const provider of providers) await makeConnection(server.dataSource, organization, provider);
-    return { organization, admin };
-  }
+  const tenant = tenantMaker(() => server.dataSource, 'Page tenant');
   const update = (as: string, input: Record<string, unknown>) => server.graphql(UPDATE, { as, variables: { input } });
 
   describe('UpdateModelSettingsPayload', () => {

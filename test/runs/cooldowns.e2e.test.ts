@@ -1,6 +1,5 @@
 import { Provider } from '../../src/catalog/catalog';
-import type { OrganizationEntity } from '../../src/organizations/organization.entity';
-import { makeConnection, makeMembership, makeModelSettings, makeOrganization, OrgRole } from '../support/factories';
+import { makeModelSettings, tenantMaker } from '../support/factories';
 import { KEY_PATTERN, makeTestKey, type ProviderStandIn, standInEnv, startProviderStandIn } from '../support/provider-stand-in';
 import { TestClock } from '../support/routing';
 import { startTestServer, type TestServer } from '../support/test-server';
@@ -52,23 +51,13 @@ describe('cooldowns', () => {
     expect(leaked).toEqual([]);
   });
 
-  let counter = 0;
+  const newTenant = tenantMaker(() => server.dataSource, 'Cooling', (apiKey) => {
+    keys.push(apiKey);
+    standIn.acceptKeys(apiKey);
+  });
   /** An organization with a member and an admin, its providers connected with keys the stand-in accepts, and an agent on its primary. */
   async function tenant(settings?: { primaryModelId: string; fallbackModelId?: string; exclusive?: boolean }, providers = [Provider.ANTHROPIC, Provider.OPENAI]) {
-    counter += 1;
-    const organization: OrganizationEntity = await makeOrganization(server.dataSource, { name: `Cooling ${counter}` });
-    const member = `cool-runner-${counter}`;
-    const admin = `cool-admin-${counter}`;
-    await makeMembership(server.dataSource, organization, member, OrgRole.MEMBER);
-    await makeMembership(server.dataSource, organization, admin, OrgRole.ADMIN);
-    const keyOf: Partial<Record<Provider, string>> = {};
-    for (const provider of providers) {
-      const apiKey = makeTestKey(provider);
-      keys.push(apiKey);
-      standIn.acceptKeys(apiKey);
-      await makeConnection(server.dataSource, organization, provider, apiKey);
-      keyOf[provider] = apiKey;
-    }
+    const { organization, member, admin, keyOf } = await newTenant({ providers });
     if (settings) await makeModelSettings(server.dataSource, organization, settings);
     const created = await server.graphql(`mutation($input: CreateAgentInput!) { createAgent(input: $input) { id } }`, {
       as: member,
