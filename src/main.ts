@@ -61,10 +61,13 @@ async function main(): Promise<void> {
   // this process's, so a refusal is told at once.
   const { openDatabase } = require('./database/database') as typeof import('./database/database');
   // The database opens while the GraphQL modules load: PGlite compiles its WebAssembly off the
-  // main thread, and a new data directory is made in a process of its own.
-  const opening = openDatabase(config, logger);
+  // main thread, and a new data directory is made in a process of its own. Its connections wait
+  // for the modules, whose loading blocks the event loop (and would eat their connect timeout).
+  let modulesLoaded!: () => void;
+  const opening = openDatabase(config, logger, { connectAfter: new Promise<void>((resolve) => (modulesLoaded = resolve)) });
   opening.catch(() => undefined); // awaited below
   const { createApp } = require('./server') as typeof import('./server');
+  modulesLoaded();
   let database: Database;
   try {
     database = await opening;

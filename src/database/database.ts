@@ -34,7 +34,18 @@ const MIGRATION_LOCK_KEY = 0x62796f6e;
  * their own without the statement and lock timeouts: a long migration is not cut, and one
  * instance waits for another's migration lock as long as that one migrates.
  */
-export async function openDatabase(config: Config, logger: Logger): Promise<Database> {
+export interface OpenOptions {
+  /**
+   * Connections are opened only once this settles. Start-up gives the moment its modules have
+   * loaded: loading them blocks the event loop for seconds on a busy machine, and a connection
+   * begun before would count that time against DATABASE_CONNECT_TIMEOUT_MS (and, embedded, could
+   * not even be answered). The embedded database itself starts at once: PGlite compiles its
+   * WebAssembly off the main thread meanwhile.
+   */
+  connectAfter?: Promise<unknown>;
+}
+
+export async function openDatabase(config: Config, logger: Logger, { connectAfter }: OpenOptions = {}): Promise<Database> {
   const sqlLogger = new SqlLogger(logger.child({ component: 'sql' }));
   const { statementTimeoutMs, lockTimeoutMs, idleInTransactionTimeoutMs, connectTimeoutMs } = config.databaseTimeouts;
   const embedded = config.databaseUrl
@@ -55,6 +66,7 @@ export async function openDatabase(config: Config, logger: Logger): Promise<Data
     onPoolError: (error) => outages?.record(databaseFault(error) ?? { kind: 'unreachable', reason: error.message }, 'connection'),
   });
   try {
+    await connectAfter;
     await migrateOnConnectionsOfTheirOwn(url, Math.min(poolSize, 2), connectTimeoutMs, sqlLogger);
     await dataSource.initialize();
     closeUnansweredConnections(poolOf(dataSource));

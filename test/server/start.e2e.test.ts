@@ -1,12 +1,12 @@
 import { type ChildProcessWithoutNullStreams, execFileSync, spawn } from 'node:child_process';
 import { once } from 'node:events';
-import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import net, { type AddressInfo } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { signDevToken } from '../../src/auth/dev-token';
 import { LOCK_FILE } from '../../src/database/data-dir-lock';
-import { seedEmbeddedDataDir } from '../support/database';
+import { createTestDatabase, seedEmbeddedDataDir } from '../support/database';
 
 /**
  * `node dist/src/main.js` as `npm start` runs it, on the embedded database in a data directory
@@ -165,4 +165,29 @@ describe('npm start on the embedded database', () => {
     const ready = await fetch(service.url.replace(/\/graphql$/, '/readyz'));
     expect(ready.status).toBe(200);
   }, 60_000);
+
+  it('opens a database given by URL although loading its modules outlasts the connect timeout (a busy machine)', async () => {
+    // A preload makes loading the GraphQL modules take 1.5 s, past a 200 ms connect timeout: a
+    // connection begun before them would time out while they load.
+    const preload = path.join(dataDir, 'slow-modules.js');
+    writeFileSync(
+      preload,
+      `const Module = require('module');
+       const load = Module._load;
+       Module._load = function (request, parent) {
+         if (request === './server' && parent && parent.filename.endsWith('main.js')) { const until = Date.now() + 1500; while (Date.now() < until); }
+         return load.apply(this, arguments);
+       };`,
+    );
+    const database = await createTestDatabase();
+    try {
+      const service = await startService(dataDir, { DATABASE_URL: database.url, DATABASE_CONNECT_TIMEOUT_MS: '200', NODE_OPTIONS: `--require ${preload}` });
+      running.push(service);
+      const answer = await graphql(service, '{ viewer { userId } }', await devToken(dataDir, 'slow-start'));
+      expect(answer).toEqual({ data: { viewer: { userId: 'slow-start' } } });
+      await stop(service);
+    } finally {
+      await database.drop();
+    }
+  });
 });
