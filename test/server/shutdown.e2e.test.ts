@@ -6,6 +6,7 @@ import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { signDevToken } from '../../src/auth/dev-token';
 import { makeTestKey, type ProviderStandIn, startProviderStandIn } from '../support/provider-stand-in';
+import { untilReady } from '../support/built-server';
 import { seedEmbeddedDataDir } from '../support/database';
 
 /**
@@ -46,14 +47,7 @@ async function startService(dataDir: string, standIn: ProviderStandIn): Promise<
   let output = '';
   child.stdout.on('data', (chunk) => (output += chunk));
   child.stderr.on('data', (chunk) => (output += chunk));
-  const deadline = Date.now() + 60_000;
-  for (;;) {
-    const ready = /"url":"(http:\/\/[^"]+)"/.exec(output);
-    if (ready) return { child, url: ready[1], output: () => output };
-    if (child.exitCode !== null) throw new Error(`the service exited during start:\n${output}`);
-    if (Date.now() > deadline) throw new Error(`the service was not ready in 60 s:\n${output}`);
-    await sleep(50);
-  }
+  return { child, url: await untilReady(child, () => output), output: () => output };
 }
 
 async function exitOf(child: ChildProcessWithoutNullStreams): Promise<number | null> {

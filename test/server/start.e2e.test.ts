@@ -6,6 +6,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { signDevToken } from '../../src/auth/dev-token';
 import { LOCK_FILE } from '../../src/database/data-dir-lock';
+import { untilReady } from '../support/built-server';
 import { createTestDatabase, seedEmbeddedDataDir } from '../support/database';
 
 /**
@@ -41,14 +42,7 @@ function run(script: string, dataDir: string, extra: Record<string, string> = {}
 async function startService(dataDir: string, extra: Record<string, string> = {}): Promise<Service> {
   seedEmbeddedDataDir(dataDir);
   const { child, output } = run('src/main.js', dataDir, extra);
-  const deadline = Date.now() + 60_000;
-  for (;;) {
-    const ready = /"url":"(http:\/\/[^"]+)"/.exec(output());
-    if (ready) return { child, url: ready[1], output };
-    if (child.exitCode !== null) throw new Error(`the service exited during start:\n${output()}`);
-    if (Date.now() > deadline) throw new Error(`the service was not ready in 60 s:\n${output()}`);
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
+  return { child, url: await untilReady(child, output), output };
 }
 
 async function exitOf(child: ChildProcessWithoutNullStreams): Promise<number | null> {

@@ -21,6 +21,25 @@ export interface BuiltServer {
 
 let built = false;
 
+/**
+ * Waits for a started service's "ready" log line and answers its URL. A service that exits first,
+ * or is not ready in time, fails the wait; the late one is killed, so that no test leaves a
+ * process behind that becomes ready after its test gave up on it.
+ */
+export async function untilReady(child: ChildProcessWithoutNullStreams, output: () => string, timeoutMs = 60_000): Promise<string> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const url = /"url":"(http:\/\/[^"]+)"/.exec(output())?.[1];
+    if (url) return url;
+    if (child.exitCode !== null) throw new Error(`the service exited during start:\n${output()}`);
+    if (Date.now() > deadline) {
+      child.kill('SIGKILL');
+      throw new Error(`the service was not ready in ${timeoutMs / 1000} s:\n${output()}`);
+    }
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+}
+
 /** Compiles src/ into dist/ (once per test file; only what changed). */
 export function build(): void {
   if (built) return;
@@ -57,18 +76,7 @@ export async function startBuiltServer(
   let output = '';
   child.stdout.on('data', (chunk) => (output += chunk));
   child.stderr.on('data', (chunk) => (output += chunk));
-  const deadline = Date.now() + 60_000;
-  let url: string | undefined;
-  while (!url) {
-    url = /"url":"(http:\/\/[^"]+)"/.exec(output)?.[1];
-    if (url) break;
-    if (child.exitCode !== null) throw new Error(`the service exited during start:\n${output}`);
-    if (Date.now() > deadline) {
-      child.kill('SIGKILL');
-      throw new Error(`the service was not ready in 60 s:\n${output}`);
-    }
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
+  const url = await untilReady(child, () => output);
   return {
     child,
     url,

@@ -5,6 +5,7 @@ import path from 'node:path';
 import { type Browser, type BrowserContext, chromium, type Page } from 'playwright-core';
 import { signDevToken } from '../../src/auth/dev-token';
 import { CHROMIUM, CHROMIUM_ARGS, describeInBrowser as describeInBrowserFor, haveChromium } from '../support/chromium';
+import { untilReady } from '../support/built-server';
 import { createTestDatabase, type TestDatabase } from '../support/database';
 import { makeTestKey, type ProviderStandIn, startProviderStandIn } from '../support/provider-stand-in';
 import { TEST_ENCRYPTION_KEYS, TEST_JWT_SECRET } from '../support/test-server';
@@ -56,14 +57,7 @@ async function startService(database: TestDatabase, standIn: ProviderStandIn): P
   let output = '';
   child.stdout.on('data', (chunk) => (output += chunk));
   child.stderr.on('data', (chunk) => (output += chunk));
-  const deadline = Date.now() + 60_000;
-  for (;;) {
-    const ready = /"url":"(http:\/\/[^"]+)"/.exec(output);
-    if (ready) return { child, origin: new URL(ready[1]).origin, output: () => output };
-    if (child.exitCode !== null) throw new Error(`the service exited during start:\n${output}`);
-    if (Date.now() > deadline) throw new Error(`the service was not ready in 60 s:\n${output}`);
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
+  return { child, origin: new URL(await untilReady(child, () => output)).origin, output: () => output };
 }
 
 describeInBrowser('the Models settings page in a browser', () => {
