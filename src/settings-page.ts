@@ -2,8 +2,9 @@ import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import express, { type RequestHandler, Router } from 'express';
 
-/** Where the Models settings page is served (DESIGN.md section 12); its assets live below it. */
-export const SETTINGS_PAGE_PATH = '/settings/organization/models';
+import { SETTINGS_PAGE_PATH } from './settings-page-path';
+
+export { SETTINGS_PAGE_PATH };
 
 /**
  * The page's build (web/, by Vite, into dist/web): found from this module whether it runs from

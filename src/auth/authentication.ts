@@ -1,7 +1,7 @@
 import { createRemoteJWKSet, decodeProtectedHeader, errors, jwtVerify, type JWTPayload } from 'jose';
 import { type Config, DEFAULT_JWT_MAX_TTL_SECONDS } from '../config';
 import type { Logger } from '../logger';
-import { USER_ID_MAX_LENGTH } from '../organizations/membership.entity';
+import { USER_ID_MAX_LENGTH } from '../organizations/user-id';
 
 /** Who is calling: the token's subject, and whether the platform marked it an operator. */
 export interface Principal {

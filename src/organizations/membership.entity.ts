@@ -1,13 +1,14 @@
 import { Column, Entity, Index, JoinColumn, ManyToOne, PrimaryColumn } from 'typeorm';
 import { Timestamped } from '../database/timestamped';
 import { OrganizationEntity } from './organization.entity';
+import { USER_ID_MAX_LENGTH } from './user-id';
 
 export enum OrgRole {
   ADMIN = 'ADMIN',
   MEMBER = 'MEMBER',
 }
 
-export const USER_ID_MAX_LENGTH = 200;
+export { USER_ID_MAX_LENGTH };
 
 /** A user's role in one organization. Roles do not carry over to sub-organizations. */
 @Entity({ name: 'membership' })
