@@ -11,7 +11,7 @@ import { createHttpServer, listen } from './http-limits';
 import { createLogger } from './logger';
 import type { App } from './server';
 import { shutdownPlan } from './stopping';
-import { shutdownTelemetry } from './telemetry/telemetry';
+import { shutdownTelemetry } from './telemetry/tracing-slot';
 
 /** A reason to stop before anything was opened: one line, no stack. */
 function refuse(message: string): never {

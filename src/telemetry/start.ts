@@ -5,7 +5,7 @@
  * OTEL_TRACES_EXPORTER=none says otherwise. Without one, nothing of OpenTelemetry is loaded and no
  * hook is installed: this module reads the environment and nothing else.
  */
-import { useTracing } from './telemetry';
+import { useTracing } from './tracing-slot';
 
 export type TracingPlan = { start: false } | { start: true; protocol: 'http/protobuf' | 'http/json' } | { refuse: string };
 

@@ -6,6 +6,7 @@
  */
 import type http from 'node:http';
 import { type AttemptFacts, type CooldownFacts, metrics } from './metrics';
+import { currentTracing } from './tracing-slot';
 
 /** One row of a run's timeline, as the run loop records it. */
 export interface AttemptRecord extends AttemptFacts {
@@ -40,13 +41,6 @@ export interface Tracing {
   shutdown(): Promise<void>;
 }
 
-let tracing: Tracing | undefined;
-
-export function useTracing(started: Tracing): void {
-  tracing = started;
-}
-
-export const tracingStarted = (): boolean => tracing !== undefined;
 
 /**
  * One attempt of a run, as the timeline records it; `goesOn` when the run goes on to its next
@@ -55,13 +49,13 @@ export const tracingStarted = (): boolean => tracing !== undefined;
 export function recordAttempt(attempt: AttemptRecord, goesOn: boolean): void {
   const failover = goesOn && attempt.outcome === 'FAILED';
   metrics().attempt(attempt, failover);
-  tracing?.attempt(attempt, failover);
+  currentTracing()?.attempt(attempt, failover);
 }
 
 /** A key checked with its provider (src/connections/provider-check.ts). */
 export function recordKeyCheck(check: KeyCheckRecord): void {
   metrics().keyChecked(check.provider, check.outcome);
-  tracing?.keyCheck(check);
+  currentTracing()?.keyCheck(check);
 }
 
 /** A model cooled on an account after a retriable failure (DESIGN.md section 7). */
@@ -92,7 +86,7 @@ export function traceIdsOf(req: http.IncomingMessage): TraceIds | undefined {
   let known = ids.get(req);
   if (known === undefined) {
     const header = req.headers.traceparent;
-    known = tracing?.activeIds() ?? (typeof header === 'string' ? fromTraceparent(header) : undefined) ?? null;
+    known = currentTracing()?.activeIds() ?? (typeof header === 'string' ? fromTraceparent(header) : undefined) ?? null;
     ids.set(req, known);
   }
   return known ?? undefined;
@@ -104,7 +98,4 @@ function fromTraceparent(header: string): TraceIds | undefined {
   return { trace_id: match[1] };
 }
 
-/** Before the process exits: the spans still buffered are exported. */
-export async function shutdownTelemetry(): Promise<void> {
-  await tracing?.shutdown();
-}
+export { shutdownTelemetry, tracingStarted, useTracing } from './tracing-slot';
