@@ -148,7 +148,12 @@ describe('traces exported by OTLP/HTTP', () => {
     const ids = new Set(ofTrace.map((span) => span.spanId));
     expect(ofTrace.filter((span) => span !== server && !ids.has(span.parentSpanId ?? ''))).toEqual([]);
 
-    const lines = service.logs().filter((line) => line.trace_id === context.traceId);
+    // The request's last line is written once its response has gone: it may come after the spans.
+    const logged = () => service.logs().filter((line) => line.trace_id === context.traceId);
+    for (const until = Date.now() + 5_000; !logged().some((line) => line.msg === 'request completed') && Date.now() < until; ) {
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+    const lines = logged();
     expect(lines.map((line) => line.msg)).toEqual(expect.arrayContaining(['agent run', 'request completed']));
     expect(lines.every((line) => typeof line.span_id === 'string' && ids.has(line.span_id))).toBe(true);
   });
