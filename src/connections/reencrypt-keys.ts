@@ -4,14 +4,11 @@
  * rows already under the first key are not touched, so it is safe to stop and run again.
  */
 import 'reflect-metadata';
-import pino from 'pino';
 import type { DataSource } from 'typeorm';
 import { runCommand } from '../cli';
-import { parseConfig, withDevSecrets } from '../config';
-import { DataDirLockedError, claimDataDir } from '../database/data-dir-lock';
-import { openDatabase } from '../database/database';
-import { createLogger } from '../logger';
+import { parseConfig } from '../config';
 import { createRepositories } from '../repositories';
+import { runKeyCommand } from './key-command';
 import { KeyVault, KeyVaultError } from './key-vault';
 
 export interface ReencryptionReport {
@@ -61,21 +58,7 @@ export async function reencryptStoredKeys(
 
 async function main(): Promise<number> {
   const parsed = parseConfig(process.env);
-  let lock;
-  try {
-    lock = claimDataDir(parsed, 'keys:reencrypt');
-  } catch (error) {
-    if (!(error instanceof DataDirLockedError)) throw error;
-    process.stderr.write(`Cannot open the embedded database: ${error.message}\n`);
-    return 1;
-  }
-  const { config, notices } = withDevSecrets(parsed);
-  // Figures go to stdout; the service's own log lines to stderr.
-  const logger = createLogger(config.logLevel === 'info' ? 'warn' : config.logLevel, { destination: pino.destination(2) });
-  for (const notice of notices) logger.warn(notice);
-  const vault = new KeyVault(config.encryptionKeys);
-  const database = await openDatabase(config, logger);
-  try {
+  return runKeyCommand(parsed, 'keys:reencrypt', async ({ vault, database }) => {
     const started = performance.now();
     const report = await reencryptStoredKeys(database.dataSource, vault);
     const elapsed = Math.round(performance.now() - started);
@@ -86,10 +69,7 @@ async function main(): Promise<number> {
       process.stdout.write(`Could not re-encrypt connection ${failure.connectionId}: ${failure.reason}\n`);
     }
     return report.failed.length === 0 ? 0 : 1;
-  } finally {
-    await database.close();
-    lock?.release();
-  }
+  });
 }
 
 if (require.main === module) runCommand(main);

@@ -6,17 +6,15 @@
  * answer leaves the status as it was. Prints counts, never a key.
  */
 import 'reflect-metadata';
-import pino from 'pino';
 import type { DataSource } from 'typeorm';
 import type { Provider } from '../catalog/catalog';
 import { runCommand } from '../cli';
-import { parseConfig, withDevSecrets } from '../config';
-import { DataDirLockedError, claimDataDir } from '../database/data-dir-lock';
-import { openDatabase } from '../database/database';
+import { parseConfig } from '../config';
 import { DomainError, ErrorCode } from '../errors';
-import { createLogger, type Logger } from '../logger';
+import type { Logger } from '../logger';
 import { createRepositories } from '../repositories';
 import type { StoredKey } from './connection.repository';
+import { runKeyCommand } from './key-command';
 import { KeyVault, KeyVaultError } from './key-vault';
 import { ProviderKeyChecker } from './provider-check';
 import { ConnectionStatus } from './provider-connection.entity';
@@ -124,21 +122,7 @@ async function main(): Promise<number> {
     process.stderr.write(`${(error as Error).message}\n`);
     return 2;
   }
-  let lock;
-  try {
-    lock = claimDataDir(parsed, 'keys:verify');
-  } catch (error) {
-    if (!(error instanceof DataDirLockedError)) throw error;
-    process.stderr.write(`Cannot open the embedded database: ${error.message}\n`);
-    return 1;
-  }
-  const { config, notices } = withDevSecrets(parsed);
-  // Figures go to stdout; the service's own log lines to stderr.
-  const logger = createLogger(config.logLevel === 'info' ? 'warn' : config.logLevel, { destination: pino.destination(2) });
-  for (const notice of notices) logger.warn(notice);
-  const vault = new KeyVault(config.encryptionKeys);
-  const database = await openDatabase(config, logger);
-  try {
+  return runKeyCommand(parsed, 'keys:verify', async ({ config, logger, vault, database }) => {
     const started = performance.now();
     const probe = options.probe
       ? { checker: new ProviderKeyChecker(config.providers, options.timeoutMs), concurrency: options.concurrency, timeoutMs: options.timeoutMs, log: logger }
@@ -154,10 +138,7 @@ async function main(): Promise<number> {
       process.stdout.write(`Probed: ${verified} verified, ${invalid} invalid, ${unreachable} unreachable (status unchanged), ${changed} status change(s).\n`);
     }
     return report.unreadable.length === 0 ? 0 : 1;
-  } finally {
-    await database.close();
-    lock?.release();
-  }
+  });
 }
 
 if (require.main === module) runCommand(main);
