@@ -1,5 +1,6 @@
 import { type ChildProcess, fork, spawn } from 'node:child_process';
-import { readdirSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { Client } from 'pg';
 import { signDevToken } from '../../src/auth/dev-token';
@@ -21,13 +22,26 @@ import { ms, printTable, processCpuMs, verdict } from './support';
  * same two with tracing on to a local OTLP receiver (the default sampling, and every request
  * sampled) and /metrics scraped every second.
  *
- * BENCH_OVERHEAD_CPU_PROF=<directory>: the service without tracing runs under --cpu-prof, and
- * the heaviest frames of its profile are printed.
+ * A shared machine moves req/s by whatever else runs, and by more than the differences measured:
+ * every server runs from the start, and the cells are measured in rounds (ROUNDS of SECONDS each,
+ * the order reversed every other round so that a drift of the machine's load falls on both sides
+ * of a ratio). Each ratio is taken within a round and printed as the median of the rounds with
+ * their spread (lowest–highest); req/s, latencies and CPU per request are medians too.
+ *
+ * BENCH_OVERHEAD_ROUNDS and BENCH_OVERHEAD_SECONDS change the rounds and their length;
+ * BENCH_OVERHEAD_CELLS=catalog-off,org-default measures only those cells (bare, catalog-off,
+ * org-off, catalog-default, org-default, catalog-always, org-always);
+ * BENCH_OVERHEAD_CPU_PROF=<directory>: each server runs under --cpu-prof, and the heaviest
+ * frames and packages of each one's profile are printed (measure one cell to see one operation);
+ * BENCH_OVERHEAD_NODE_ARGS passes other Node options to the servers.
  */
 
 const CONNECTIONS = 10;
-const WARM_SECONDS = 2;
-const SECONDS = 8;
+const ROUNDS = Number(process.env.BENCH_OVERHEAD_ROUNDS ?? 5);
+const SECONDS = Number(process.env.BENCH_OVERHEAD_SECONDS ?? 4);
+/** Before the rounds, each cell runs this long (JIT, caches, pool); and 1 s before each measured run. */
+const FIRST_WARM_SECONDS = 3;
+const WARM_SECONDS = 1;
 const TREE = { organizations: 500, roots: 10, deepChains: 5, maxLevels: 20 };
 const MEMBERS = 200;
 const TARGET_CATALOG_OF_BARE = 0.75;
@@ -70,8 +84,8 @@ async function startPrinting(child: ChildProcess, what: string): Promise<Server>
   };
 }
 
-function startBare(): Promise<Server> {
-  const child = spawn(process.execPath, [TS_NODE, '--swc', path.join(__dirname, 'bare-server.ts')], { cwd: ROOT, stdio: ['ignore', 'pipe', 'inherit'] });
+function startBare(nodeArgs: string[] = []): Promise<Server> {
+  const child = spawn(process.execPath, [...nodeArgs, TS_NODE, '--swc', path.join(__dirname, 'bare-server.ts')], { cwd: ROOT, stdio: ['ignore', 'pipe', 'inherit'] });
   return startPrinting(child, 'the bare server');
 }
 
@@ -127,14 +141,54 @@ async function startLoadProcess() {
   };
 }
 
-interface Row {
+type ServerName = 'bare' | 'off' | 'default' | 'always';
+type Operation = 'hello' | 'catalog' | 'org';
+
+interface Cell {
+  name: string;
   label: string;
+  server: ServerName;
+  operation: Operation;
+}
+
+const SAMPLINGS = {
+  default: 'default sampling (parent-based, 1 in 10 roots)',
+  always: 'every request sampled',
+} as const;
+
+const CELLS: Cell[] = [
+  { name: 'bare', label: 'bare Apollo Server 5 on Express 5: { hello }', server: 'bare', operation: 'hello' },
+  { name: 'catalog-off', label: 'this service: { modelCatalog { id } }, tracing off', server: 'off', operation: 'catalog' },
+  { name: 'catalog-default', label: `this service: { modelCatalog { id } }, tracing on, ${SAMPLINGS.default}, /metrics every second`, server: 'default', operation: 'catalog' },
+  { name: 'catalog-always', label: `this service: { modelCatalog { id } }, tracing on, ${SAMPLINGS.always}, /metrics every second`, server: 'always', operation: 'catalog' },
+  { name: 'org-off', label: 'this service: organization(id) { name effectiveModels {…} }, tracing off', server: 'off', operation: 'org' },
+  { name: 'org-default', label: `this service: organization(id) {…}, tracing on, ${SAMPLINGS.default}, /metrics every second`, server: 'default', operation: 'org' },
+  { name: 'org-always', label: `this service: organization(id) {…}, tracing on, ${SAMPLINGS.always}, /metrics every second`, server: 'always', operation: 'org' },
+];
+
+interface Measured {
   figures: LoadFigures;
-  serverCpuPerRequest: number;
+  cpuPerRequest: number;
+}
+
+const median = (values: number[]) => {
+  const sorted = values.filter(Number.isFinite).sort((a, b) => a - b);
+  if (sorted.length === 0) return Number.NaN;
+  const middle = Math.floor(sorted.length / 2);
+  return sorted.length % 2 ? sorted[middle] : (sorted[middle - 1] + sorted[middle]) / 2;
+};
+
+/** The median of a ratio over the rounds, with its lowest and highest. */
+function spread(values: number[]): { median: number; low: number; high: number; text: string } {
+  const finite = values.filter(Number.isFinite);
+  const low = Math.min(...finite);
+  const high = Math.max(...finite);
+  const middle = median(finite);
+  return { median: middle, low, high, text: `${middle.toFixed(2)} (${low.toFixed(2)}–${high.toFixed(2)})` };
 }
 
 /** The heaviest frames of a V8 CPU profile, by self time, and by package. */
-function printProfile(directory: string): void {
+function printProfile(title: string, directory: string): void {
   const file = readdirSync(directory)
     .filter((name) => name.endsWith('.cpuprofile'))
     .sort()
@@ -158,14 +212,18 @@ function printProfile(directory: string): void {
       .sort((a, b) => b[1] - a[1])
       .slice(0, count)
       .map(([name, hits]) => [name, `${((hits / total) * 100).toFixed(1)}%`]);
-  printTable(`CPU profile of the service without tracing (${file}): heaviest by self time`, ['frame', 'self'], top(byFrame, 25));
-  printTable('… and by package', ['package', 'self'], top(byPackage, 15));
+  printTable(`CPU profile of ${title} (${file}): heaviest by self time`, ['frame', 'self'], top(byFrame, 25));
+  printTable('… and by package', ['package', 'self'], top(byPackage, 20));
 }
 
 export async function benchOverhead(): Promise<void> {
   const started = performance.now();
   const step = (what: string) => process.stdout.write(`overhead: ${what} (${((performance.now() - started) / 1000).toFixed(0)} s)\n`);
-  step('building');
+  const load1 = () => os.loadavg()[0].toFixed(2);
+  const cells = process.env.BENCH_OVERHEAD_CELLS ? CELLS.filter((cell) => process.env.BENCH_OVERHEAD_CELLS?.split(',').includes(cell.name)) : CELLS;
+  if (cells.length === 0) throw new Error(`BENCH_OVERHEAD_CELLS names no cell; the cells: ${CELLS.map((cell) => cell.name).join(', ')}`);
+  const loadAverages = [load1()];
+  step(`building (load average ${loadAverages[0]})`);
   build();
   step('seeding');
   const database = await createTestDatabase();
@@ -175,7 +233,9 @@ export async function benchOverhead(): Promise<void> {
   const receiver = await startOtlpReceiver({ keep: false });
   step('load generator');
   const load = await startLoadProcess();
-  const rows: Row[] = [];
+  const servers = new Map<ServerName, Server>();
+  const profileDirectory = process.env.BENCH_OVERHEAD_CPU_PROF;
+  const profileOf = (name: ServerName) => (profileDirectory ? path.join(profileDirectory, name) : undefined);
   try {
     // Organizations with settings, inherited or not, each with a member of its own.
     const random = mulberry32(0x6f627321);
@@ -183,104 +243,130 @@ export async function benchOverhead(): Promise<void> {
     const sample = nodes.map((_, index) => index).slice(0, MEMBERS);
     await insertTree(client, nodes, sample.map((index, n) => ({ organizationId: nodes[index].id, userId: `overhead-user-${n}` })));
     const tokens = await Promise.all(sample.map((_, n) => signDevToken(TEST_JWT_SECRET, { sub: `overhead-user-${n}`, ttl: '2h' })));
-    const catalogRequests = tokens.map((token) => ({
-      body: JSON.stringify({ query: '{ modelCatalog { id } }' }),
-      authorization: `Bearer ${token}`,
-      expected: JSON.stringify({ data: { modelCatalog: MODEL_CATALOG.map((model) => ({ id: model.id })) } }),
-    }));
     const organizationQuery = `query($id: ID!) { organization(id: $id) { name ${EFFECTIVE_SELECTION} } }`;
-    const organizationRequests = sample.map((index, n) => ({
-      body: JSON.stringify({ query: organizationQuery, variables: { id: nodes[index].id } }),
-      authorization: `Bearer ${tokens[n]}`,
-      expected: JSON.stringify({ data: { organization: { name: `Bench ${index}`, effectiveModels: expectedEffective(nodes, index) } } }),
-    }));
-
-    const measure = async (label: string, server: Server, requests: LoadPlan['requests']) => {
-      step(label);
-      await load.run({ url: server.url, connections: CONNECTIONS, seconds: WARM_SECONDS, requests });
-      const cpuBefore = processCpuMs(server.pid);
-      const figures = await load.run({ url: server.url, connections: CONNECTIONS, seconds: SECONDS, requests });
-      const cpu = processCpuMs(server.pid) - cpuBefore;
-      if (figures.failures > 0) throw new Error(`${label}: ${figures.failures} failed requests; first: ${figures.firstFailure}`);
-      rows.push({ label, figures, serverCpuPerRequest: cpu / figures.requests });
-      return figures;
+    const requests: Record<Operation, LoadPlan['requests']> = {
+      hello: [{ body: JSON.stringify({ query: '{ hello }' }), expected: JSON.stringify({ data: { hello: 'world' } }) }],
+      catalog: tokens.map((token) => ({
+        body: JSON.stringify({ query: '{ modelCatalog { id } }' }),
+        authorization: `Bearer ${token}`,
+        expected: JSON.stringify({ data: { modelCatalog: MODEL_CATALOG.map((model) => ({ id: model.id })) } }),
+      })),
+      org: sample.map((index, n) => ({
+        body: JSON.stringify({ query: organizationQuery, variables: { id: nodes[index].id } }),
+        authorization: `Bearer ${tokens[n]}`,
+        expected: JSON.stringify({ data: { organization: { name: `Bench ${index}`, effectiveModels: expectedEffective(nodes, index) } } }),
+      })),
     };
 
-    const bare = await startBare();
-    const bareFigures = await measure('bare Apollo Server 5 on Express 5: { hello }', bare, [
-      { body: JSON.stringify({ query: '{ hello }' }), expected: JSON.stringify({ data: { hello: 'world' } }) },
-    ]);
-    await bare.stop();
-
-    const profileDirectory = process.env.BENCH_OVERHEAD_CPU_PROF;
-    const off = await startService(database.url, {}, profileDirectory ? ['--cpu-prof', `--cpu-prof-dir=${profileDirectory}`] : []);
-    const catalogOff = await measure('this service: { modelCatalog { id } }, tracing off', off, catalogRequests);
-    const organizationOff = await measure('this service: organization(id) { name effectiveModels {…} }, tracing off', off, organizationRequests);
-    await off.stop();
-
-    const tracedRuns: { sampling: string; env: Record<string, string> }[] = [
-      { sampling: 'default sampling (parent-based, 1 in 10 roots)', env: {} },
-      { sampling: 'every request sampled', env: { OTEL_TRACES_SAMPLER: 'parentbased_always_on' } },
+    step('starting the servers');
+    const wanted = new Set(cells.map((cell) => cell.server));
+    const extraArgs = process.env.BENCH_OVERHEAD_NODE_ARGS?.split(' ').filter(Boolean) ?? [];
+    const profileArgs = (name: ServerName) => [...(profileOf(name) ? ['--cpu-prof', `--cpu-prof-dir=${profileOf(name)}`] : []), ...extraArgs];
+    const tracingEnv = { OTEL_EXPORTER_OTLP_ENDPOINT: receiver.url, OTEL_EXPORTER_OTLP_PROTOCOL: 'http/json' };
+    const starting: [ServerName, () => Promise<Server>][] = [
+      ['bare', () => startBare(profileArgs('bare'))],
+      ['off', () => startService(database.url, {}, profileArgs('off'))],
+      ['default', () => startService(database.url, tracingEnv, profileArgs('default'))],
+      ['always', () => startService(database.url, { ...tracingEnv, OTEL_TRACES_SAMPLER: 'parentbased_always_on' }, profileArgs('always'))],
     ];
-    const traced: { sampling: string; catalog: LoadFigures; organization: LoadFigures }[] = [];
-    for (const { sampling, env } of tracedRuns) {
-      const on = await startService(database.url, { OTEL_EXPORTER_OTLP_ENDPOINT: receiver.url, OTEL_EXPORTER_OTLP_PROTOCOL: 'http/json', ...env });
-      const scraper = setInterval(() => void fetch(new URL('/metrics', on.url)).then((response) => response.text()).catch(() => undefined), 1_000);
+    // One after the other: starting is CPU-bound, and each server's start-up must not time out another's.
+    for (const [name, start] of starting) if (wanted.has(name)) servers.set(name, await start());
+
+    /** Requests each server answered, warm-ups included (a profile's samples are over all of them). */
+    const served = new Map<ServerName, number>();
+    const run = async (cell: Cell, seconds: number): Promise<Measured> => {
+      const server = servers.get(cell.server) as Server;
+      const scraper =
+        cell.server === 'default' || cell.server === 'always'
+          ? setInterval(() => void fetch(new URL('/metrics', server.url)).then((response) => response.text()).catch(() => undefined), 1_000)
+          : undefined;
       try {
-        const catalog = await measure(`this service: { modelCatalog { id } }, tracing on, ${sampling}, /metrics every second`, on, catalogRequests);
-        const organization = await measure(`this service: organization(id) {…}, tracing on, ${sampling}, /metrics every second`, on, organizationRequests);
-        traced.push({ sampling, catalog, organization });
+        const cpuBefore = processCpuMs(server.pid);
+        const figures = await load.run({ url: server.url, connections: CONNECTIONS, seconds, requests: requests[cell.operation] });
+        const cpu = processCpuMs(server.pid) - cpuBefore;
+        if (figures.failures > 0) throw new Error(`${cell.label}: ${figures.failures} failed requests; first: ${figures.firstFailure}`);
+        served.set(cell.server, (served.get(cell.server) ?? 0) + figures.requests);
+        return { figures, cpuPerRequest: cpu / figures.requests };
       } finally {
         clearInterval(scraper);
-        await on.stop();
       }
-    }
+    };
 
+    step(`warming up: each cell ${FIRST_WARM_SECONDS} s`);
+    for (const cell of cells) await run(cell, FIRST_WARM_SECONDS);
+    const rounds: Map<string, Measured>[] = [];
+    for (let round = 0; round < ROUNDS; round++) {
+      step(`round ${round + 1} of ${ROUNDS} (load average ${load1()})`);
+      const measured = new Map<string, Measured>();
+      for (const cell of round % 2 === 0 ? cells : [...cells].reverse()) {
+        await run(cell, WARM_SECONDS);
+        measured.set(cell.name, await run(cell, SECONDS));
+      }
+      rounds.push(measured);
+    }
+    loadAverages.push(load1());
+
+    const of = (name: string, pick: (measured: Measured) => number) => rounds.map((measured) => (measured.has(name) ? pick(measured.get(name) as Measured) : Number.NaN));
     printTable(
-      `Overhead: ${CONNECTIONS} connections, ${SECONDS} s each after ${WARM_SECONDS} s of warm-up; autocannon in a process of its own, each server in its own; ` +
-        `${MEMBERS} members of ${TREE.organizations} organizations in turn`,
-      ['', 'req/s', 'p50', 'p99', 'requests', 'server CPU/req'],
-      rows.map(({ label, figures, serverCpuPerRequest }) => [label, figures.rps.toFixed(0), ms(figures.p50), ms(figures.p99), figures.requests, ms(serverCpuPerRequest)]),
+      `Overhead: ${CONNECTIONS} connections, ${ROUNDS} rounds of ${SECONDS} s a cell (each after ${WARM_SECONDS} s of warm-up, every other round in reverse order); ` +
+        `autocannon in a process of its own, each server in its own; ${MEMBERS} members of ${TREE.organizations} organizations in turn; medians of the rounds, req/s with its spread`,
+      ['', 'req/s', 'lowest–highest', 'p50', 'p99', 'server CPU/req'],
+      cells.map((cell) => {
+        const rps = of(cell.name, (m) => m.figures.rps);
+        return [
+          cell.label,
+          median(rps).toFixed(0),
+          `${Math.min(...rps).toFixed(0)}–${Math.max(...rps).toFixed(0)}`,
+          ms(median(of(cell.name, (m) => m.figures.p50))),
+          ms(median(of(cell.name, (m) => m.figures.p99))),
+          ms(median(of(cell.name, (m) => m.cpuPerRequest))),
+        ];
+      }),
     );
-    const ratio = (a: LoadFigures, b: LoadFigures) => a.rps / b.rps;
-    const cpuOf = (figures: LoadFigures) => rows.find((row) => row.figures === figures)?.serverCpuPerRequest ?? Number.NaN;
-    const catalogOfBare = ratio(catalogOff, bareFigures);
-    const lines = [
-      `modelCatalog ÷ bare: ${catalogOfBare.toFixed(2)} (goal ≥ ${TARGET_CATALOG_OF_BARE}): ${verdict(catalogOfBare >= TARGET_CATALOG_OF_BARE)}`,
-      `effectiveModels ÷ bare: ${ratio(organizationOff, bareFigures).toFixed(2)}; effectiveModels ÷ modelCatalog: ${ratio(organizationOff, catalogOff).toFixed(2)}`,
-    ];
-    for (const { sampling, catalog, organization } of traced) {
-      for (const [name, on, offFigures] of [
-        ['modelCatalog', catalog, catalogOff],
-        ['effectiveModels', organization, organizationOff],
+
+    /** a ÷ b in each round, by req/s and by server CPU per request (b's over a's). */
+    const ratios = (a: string, b: string) => ({
+      rps: spread(rounds.map((measured) => (measured.get(a)?.figures.rps ?? Number.NaN) / (measured.get(b)?.figures.rps ?? Number.NaN))),
+      cpu: spread(rounds.map((measured) => (measured.get(b)?.cpuPerRequest ?? Number.NaN) / (measured.get(a)?.cpuPerRequest ?? Number.NaN))),
+    });
+    const has = (...names: string[]) => names.every((name) => cells.some((cell) => cell.name === name));
+    const lines: string[] = [`ratios: the median of ${ROUNDS} rounds (lowest–highest); by req/s, and by server CPU per request (the req/s ratio a server would reach on a core of its own)`];
+    if (has('catalog-off', 'bare')) {
+      const { rps, cpu } = ratios('catalog-off', 'bare');
+      lines.push(`modelCatalog ÷ bare: ${rps.text} (goal ≥ ${TARGET_CATALOG_OF_BARE}): ${verdict(rps.median >= TARGET_CATALOG_OF_BARE)}; by CPU per request ${cpu.text}: ${verdict(cpu.median >= TARGET_CATALOG_OF_BARE)}`);
+    }
+    if (has('org-off', 'bare')) lines.push(`effectiveModels ÷ bare: ${ratios('org-off', 'bare').rps.text}; by CPU per request ${ratios('org-off', 'bare').cpu.text}`);
+    if (has('org-off', 'catalog-off')) lines.push(`effectiveModels ÷ modelCatalog: ${ratios('org-off', 'catalog-off').rps.text}; by CPU per request ${ratios('org-off', 'catalog-off').cpu.text}`);
+    for (const sampling of ['default', 'always'] as const) {
+      for (const [name, operation] of [
+        ['modelCatalog', 'catalog'],
+        ['effectiveModels', 'org'],
       ] as const) {
-        const cost = 1 - ratio(on, offFigures);
+        if (!has(`${operation}-${sampling}`, `${operation}-off`)) continue;
+        const { rps, cpu } = ratios(`${operation}-${sampling}`, `${operation}-off`);
+        const cost = (ratio: number) => `a cost of ${((1 - ratio) * 100).toFixed(1)}%`;
         lines.push(
-          `${name} with tracing on (${sampling}) ÷ off: ${ratio(on, offFigures).toFixed(2)}, a cost of ${(cost * 100).toFixed(1)}% (goal ≤ ${TARGET_TRACING_COST * 100}%): ${verdict(cost <= TARGET_TRACING_COST)}`,
+          `${name} with tracing on (${SAMPLINGS[sampling]}) ÷ off: ${rps.text}, ${cost(rps.median)} (goal ≤ ${TARGET_TRACING_COST * 100}%): ${verdict(1 - rps.median <= TARGET_TRACING_COST)}; ` +
+            `by CPU per request ${cpu.text}, ${cost(cpu.median)}: ${verdict(1 - cpu.median <= TARGET_TRACING_COST)}`,
         );
       }
     }
-    // On a shared machine req/s follows whatever else runs; the server's own CPU per request much less so.
-    lines.push(
-      `server CPU per request, bare ÷ modelCatalog (the req/s ratio a server would reach on a core of its own): ${(cpuOf(bareFigures) / cpuOf(catalogOff)).toFixed(2)} ` +
-        `(goal ≥ ${TARGET_CATALOG_OF_BARE}): ${verdict(cpuOf(bareFigures) / cpuOf(catalogOff) >= TARGET_CATALOG_OF_BARE)}`,
-    );
-    for (const { sampling, catalog, organization } of traced) {
-      for (const [name, on, offFigures] of [
-        ['modelCatalog', catalog, catalogOff],
-        ['effectiveModels', organization, organizationOff],
-      ] as const) {
-        const cost = 1 - cpuOf(offFigures) / cpuOf(on);
-        lines.push(`server CPU per request, ${name} tracing off ÷ on (${sampling}): ${(1 - cost).toFixed(2)}, a cost of ${(cost * 100).toFixed(1)}%: ${verdict(cost <= TARGET_TRACING_COST)}`);
-      }
-    }
+    lines.push(`load average (1 min) at the start ${loadAverages[0]}, at the end ${loadAverages[1]}`);
+    if (profileDirectory || process.env.BENCH_OVERHEAD_NODE_ARGS) lines.push(`requests answered, warm-ups included: ${[...served].map(([name, count]) => `${name} ${count}`).join(', ')}`);
     process.stdout.write(`${lines.join('\n')}\nspans received by the local receiver: ${receiver.count().toLocaleString('en')}\n`);
-    if (profileDirectory) printProfile(profileDirectory);
-    process.stdout.write(`overhead bench: ${((performance.now() - started) / 1000).toFixed(0)} s\n`);
   } finally {
+    for (const server of servers.values()) await server.stop();
     load.stop();
     await receiver.close();
     await client.end();
     await database.drop();
   }
+  if (profileDirectory) {
+    for (const name of ['bare', 'off', 'default', 'always'] as const) {
+      const directory = profileOf(name) as string;
+      const title = name === 'bare' ? 'the bare server' : name === 'off' ? 'the service without tracing' : `the service with tracing, ${SAMPLINGS[name]}`;
+      if (servers.has(name) && existsSync(directory)) printProfile(title, directory);
+    }
+  }
+  process.stdout.write(`overhead bench: ${((performance.now() - started) / 1000).toFixed(0)} s\n`);
 }
