@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { ApolloServer, type ApolloServerPlugin } from '@apollo/server';
+import { ApolloServer } from '@apollo/server';
 import { ApolloServerPluginDrainHttpServer } from '@apollo/server/plugin/drainHttpServer';
 import { ApolloServerPluginCacheControlDisabled, ApolloServerPluginLandingPageDisabled } from '@apollo/server/plugin/disabled';
 import { expressMiddleware } from '@as-integrations/express5';
@@ -18,6 +18,7 @@ import { graphqlIde } from './graphql-ide';
 import { settingsPage } from './settings-page';
 import { ANONYMOUS_BODY_LIMIT_BYTES, RequestRefused, createHttpServer, jsonBody, listen, loggedHeaders, requireRouterSecret } from './http-limits';
 import { type Logger, serializeError } from './logger';
+import { onErrorsOnly, onePlugin, type RequestListener, type RequestPlugin } from './request-plugins';
 import { buildFederatedSchema } from './schema';
 import { createServices, type RoutingOptions } from './services';
 import { callerGoneSignal, delay, shutdownPlan } from './stopping';
@@ -73,20 +74,17 @@ export interface App {
 }
 
 /** Logs every unexpected error with the request id; the client sees only INTERNAL_SERVER_ERROR. */
-const unexpectedErrorLogging: ApolloServerPlugin<RequestContext> = {
-  async requestDidStart() {
-    return {
-      async didEncounterErrors({ errors, contextValue, logger, operationName }) {
-        const log = contextValue?.log ?? logger;
-        for (const error of errors) {
-          if (!isUnexpected(error)) continue;
-          const cause = error.originalError ?? error;
-          log.error({ err: cause, path: error.path, operationName }, 'unexpected error');
-        }
-      },
-    };
+const unexpectedErrorListener: RequestListener<RequestContext> = {
+  didEncounterErrors({ errors, contextValue, logger, operationName }) {
+    const log = contextValue?.log ?? logger;
+    for (const error of errors) {
+      if (!isUnexpected(error)) continue;
+      const cause = error.originalError ?? error;
+      log.error({ err: cause, path: error.path, operationName }, 'unexpected error');
+    }
   },
 };
+const unexpectedErrorLogging: RequestPlugin<RequestContext> = { requestDidStart: () => unexpectedErrorListener };
 
 /**
  * Errors before GraphQL starts (a body that is not JSON, or too large) answer as GraphQL errors
@@ -133,14 +131,18 @@ export async function createApp({ config, dataSource, logger, httpServer: given,
     formatError,
     validationRules: protection.validationRules,
     plugins: [
-      ...protection.plugins,
+      // One listener per request for all of these (src/request-plugins.ts), in this order.
+      onePlugin<RequestContext>([
+        // graphql-armor's: "Did you mean …" suggestions masked in error messages.
+        ...protection.plugins.map((plugin) => onErrorsOnly<RequestContext>(plugin)),
+        unexpectedErrorLogging,
+        // Database timeouts and outages: SERVICE_UNAVAILABLE, 503 when nothing was answered, counted.
+        serviceUnavailablePlugin(health),
+        // Requests, their duration and their errors' codes (src/telemetry/metrics.ts).
+        metricsPlugin(metrics()),
+      ]),
       // Connections still open a little after the grace are cut, once interrupted runs had time to answer.
       ApolloServerPluginDrainHttpServer({ httpServer, stopGracePeriodMillis: plan.cutAfterMs }),
-      unexpectedErrorLogging,
-      // Database timeouts and outages: SERVICE_UNAVAILABLE, 503 when nothing was answered, counted.
-      serviceUnavailablePlugin(health),
-      // Requests, their duration and their errors' codes (src/telemetry/metrics.ts).
-      metricsPlugin(metrics()),
       // ftv1 inline traces for the gateway, their errors masked as the response masks them.
       ...federatedTraces(),
       // The schema sets no cache hints; the plugin would still run a hook on every field resolved.

@@ -1,8 +1,9 @@
-import type { ApolloServerPlugin, GraphQLRequestContextWillSendResponse } from '@apollo/server';
+import type { BaseContext, GraphQLRequestContextWillSendResponse } from '@apollo/server';
 import type { ServerResponse } from 'node:http';
 import type { DataSource } from 'typeorm';
 import { ErrorCode } from '../errors';
 import type { Logger } from '../logger';
+import type { RequestListener, RequestPlugin } from '../request-plugins';
 import { databaseFault } from './faults';
 import { OutageLog } from './outage-log';
 import { createReadinessCheck, type Readiness, type ReadinessCheck } from './readiness';
@@ -56,33 +57,30 @@ export async function checkReadiness(health: DatabaseHealth): Promise<Readiness>
  * `Retry-After`; a request that failed on a database fault is counted by the outage log (once,
  * however many of its fields failed).
  */
-export function serviceUnavailablePlugin(health: DatabaseHealth): ApolloServerPlugin {
-  return {
-    async requestDidStart() {
-      return {
-        async didEncounterErrors({ errors }) {
-          for (const error of errors) {
-            const fault = databaseFault(error.originalError ?? error);
-            if (fault) {
-              health.outages.record(fault, 'request');
-              return;
-            }
-          }
-        },
-        async willSendResponse({ response }: GraphQLRequestContextWillSendResponse<object>) {
-          if (response.body.kind !== 'single') return;
-          const { data, errors } = response.body.singleResult;
-          if (!errors?.length || !errors.every((error) => error.extensions?.code === ErrorCode.SERVICE_UNAVAILABLE)) return;
-          // Nothing computed: no data, or only root fields that are null for a failure at their path.
-          const failedRoots = new Set(errors.map((error) => error.path?.[0]));
-          const nothing = data == null || Object.entries(data).every(([key, value]) => value === null && failedRoots.has(key));
-          if (!nothing) return;
-          response.http.status = 503;
-          response.http.headers.set('retry-after', String(RETRY_AFTER_SECONDS));
-        },
-      };
+export function serviceUnavailablePlugin(health: DatabaseHealth): RequestPlugin<BaseContext> {
+  const listener: RequestListener<BaseContext> = {
+    didEncounterErrors({ errors }) {
+      for (const error of errors) {
+        const fault = databaseFault(error.originalError ?? error);
+        if (fault) {
+          health.outages.record(fault, 'request');
+          return;
+        }
+      }
+    },
+    willSendResponse({ response }: GraphQLRequestContextWillSendResponse<BaseContext>) {
+      if (response.body.kind !== 'single') return;
+      const { data, errors } = response.body.singleResult;
+      if (!errors?.length || !errors.every((error) => error.extensions?.code === ErrorCode.SERVICE_UNAVAILABLE)) return;
+      // Nothing computed: no data, or only root fields that are null for a failure at their path.
+      const failedRoots = new Set(errors.map((error) => error.path?.[0]));
+      const nothing = data == null || Object.entries(data).every(([key, value]) => value === null && failedRoots.has(key));
+      if (!nothing) return;
+      response.http.status = 503;
+      response.http.headers.set('retry-after', String(RETRY_AFTER_SECONDS));
     },
   };
+  return { requestDidStart: () => listener };
 }
 
 /**

@@ -1,16 +1,17 @@
-import type { ApolloServerPlugin } from '@apollo/server';
+import type { ApolloServerPlugin, BaseContext, GraphQLRequest } from '@apollo/server';
 import { ApolloServerPluginInlineTrace } from '@apollo/server/plugin/inlineTrace';
 import { GraphQLError } from 'graphql';
 import { formatError } from '../errors';
+import { onePlugin, type RequestPlugin } from '../request-plugins';
 import type { Metrics } from './metrics';
 
 /** Counts each GraphQL request with its operation, its duration and the codes of the errors it answered. */
-export function metricsPlugin(metrics: Metrics): ApolloServerPlugin {
+export function metricsPlugin(metrics: Metrics): RequestPlugin<BaseContext> {
   return {
-    async requestDidStart() {
+    requestDidStart() {
       const started = performance.now();
       return {
-        async willSendResponse({ operation, operationName, response }) {
+        willSendResponse({ operation, operationName, response }) {
           const errors = response.body.kind === 'single' ? (response.body.singleResult.errors ?? []) : [];
           metrics.request(
             operationName,
@@ -33,17 +34,19 @@ export function metricsPlugin(metrics: Metrics): ApolloServerPlugin {
  */
 export function federatedTraces(): ApolloServerPlugin[] {
   const originals = new WeakMap<object, GraphQLError>();
-  const remember: ApolloServerPlugin = {
-    async requestDidStart({ request }) {
-      if (request.http?.headers.get('apollo-federation-include-trace') !== 'ftv1') return;
-      return {
-        // Runs before the inline trace's own hook (plugins are called in order).
-        async didEncounterErrors({ errors }) {
-          for (const error of errors) originals.set(error.extensions, error);
-        },
-      };
+  const remember = onePlugin<BaseContext>([
+    {
+      requestDidStart({ request }) {
+        if (!asksForTrace(request)) return;
+        return {
+          // Runs before the inline trace's own hook (plugins are called in order).
+          didEncounterErrors({ errors }) {
+            for (const error of errors) originals.set(error.extensions, error);
+          },
+        };
+      },
     },
-  };
+  ]);
   const inlineTrace = ApolloServerPluginInlineTrace({
     includeErrors: {
       transform(copy) {
@@ -53,5 +56,17 @@ export function federatedTraces(): ApolloServerPlugin[] {
       },
     },
   });
-  return [remember, inlineTrace];
+  return [
+    remember,
+    // Apollo's plugin makes a trace builder for every request before it looks at the header: asked
+    // only for the requests that want a trace. The same plugin otherwise (its internal id
+    // included, which keeps Apollo from installing its own unmasked one for a subgraph).
+    // Apollo awaits what requestDidStart returns: nothing, without a promise, is as good.
+    {
+      ...inlineTrace,
+      requestDidStart: ((requestContext) => (asksForTrace(requestContext.request) ? inlineTrace.requestDidStart?.(requestContext) : undefined)) as ApolloServerPlugin['requestDidStart'],
+    },
+  ];
 }
+
+const asksForTrace = (request: GraphQLRequest) => request.http?.headers.get('apollo-federation-include-trace') === 'ftv1';
