@@ -35,7 +35,7 @@ export interface TraceIds {
 export interface Tracing {
   attempt(attempt: AttemptRecord, failover: boolean): void;
   keyCheck(check: KeyCheckRecord): void;
-  /** The active span's ids, if a span is active and recording or was sampled upstream. */
+  /** The active span's ids, if a span is active and recording (a request not sampled has none). */
   activeIds(): TraceIds | undefined;
   /** Exports what is still buffered, then stops. */
   shutdown(): Promise<void>;

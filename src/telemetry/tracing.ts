@@ -3,13 +3,16 @@
  * the Node SDK with the maintained instrumentations of HTTP, Express, GraphQL and pg, spans of
  * the service's own for provider attempts and key checks, exported by OTLP over HTTP (protobuf or
  * JSON) in batches. Sampling is parent-based: a request whose `traceparent` is sampled is always
- * recorded; a request without one is sampled at OTEL_TRACES_SAMPLER_ARG (DEFAULT_ROOT_RATIO).
+ * recorded; a request without one is sampled at OTEL_TRACES_SAMPLER_ARG (DEFAULT_ROOT_RATIO); a
+ * request not sampled runs with tracing suppressed and costs little more than without tracing
+ * (RequestSampling).
  *
  * What no span may carry (a key, a prompt, an answer, a statement parameter, a token, a GraphQL
  * variable's value) is kept out twice: the instrumentations are configured not to record it, and
  * every span is scrubbed again before it is exported (scrubbed()).
  */
-import { type Attributes, type Context, SpanKind, SpanStatusCode, context, trace } from '@opentelemetry/api';
+import { type Attributes, type Context, ROOT_CONTEXT, SpanKind, SpanStatusCode, TraceFlags, context, isSpanContextValid, propagation, trace } from '@opentelemetry/api';
+import { isTracingSuppressed } from '@opentelemetry/core';
 import { registerInstrumentations } from '@opentelemetry/instrumentation';
 import { ExpressInstrumentation, ExpressLayerType } from '@opentelemetry/instrumentation-express';
 import { GraphQLInstrumentation } from '@opentelemetry/instrumentation-graphql';
@@ -20,6 +23,8 @@ import {
   BatchSpanProcessor,
   ParentBasedSampler,
   type ReadableSpan,
+  type Sampler,
+  SamplingDecision,
   type SpanExporter,
   TraceIdRatioBasedSampler,
 } from '@opentelemetry/sdk-trace-base';
@@ -31,6 +36,77 @@ export const DEFAULT_ROOT_RATIO = 0.1;
 
 /** Routes that are polled, not served: never traced. */
 const UNTRACED_PATHS = new Set(['/healthz', '/readyz', '/metrics']);
+
+/**
+ * A parent-based sampler's choice made for a whole request before anything of it is traced: the
+ * request continues a `traceparent` that is sampled, or (without a valid one) it is drawn at the
+ * root ratio. A request not chosen runs with tracing suppressed (the HTTP instrumentation's
+ * ignoreIncomingRequestHook): no span is started for it, nor for its operation, its SQL or its
+ * provider attempts, and the instrumentations skip their work; its log lines carry the trace id of
+ * its `traceparent`, as without tracing. A request chosen gets its server span from the sampler
+ * below, and the rest of its spans as children of that one.
+ */
+export interface RequestSampling {
+  rootRatio: number;
+}
+
+/** The sampler's probability as the SDK reads OTEL_TRACES_SAMPLER_ARG for a ratio sampler: 1 unless it is one in [0, 1]. */
+const ratioArgument = (value: string | undefined, otherwise: number) => {
+  const ratio = value === undefined || value.trim() === '' ? Number.NaN : Number(value);
+  return Number.isFinite(ratio) && ratio >= 0 && ratio <= 1 ? ratio : otherwise;
+};
+
+/**
+ * How requests are chosen, for the parent-based samplers (the default, parent-based at
+ * DEFAULT_ROOT_RATIO, and OTEL_TRACES_SAMPLER=parentbased_*); undefined for the others
+ * (always_on, always_off, traceidratio, which do not follow the parent), which the SDK applies
+ * to each span as it is started.
+ */
+export function requestSampling(env: NodeJS.ProcessEnv): RequestSampling | undefined {
+  switch (env.OTEL_TRACES_SAMPLER?.trim()) {
+    case undefined:
+    case '':
+      return { rootRatio: ratioArgument(env.OTEL_TRACES_SAMPLER_ARG, DEFAULT_ROOT_RATIO) };
+    case 'parentbased_always_on':
+      return { rootRatio: 1 };
+    case 'parentbased_always_off':
+      return { rootRatio: 0 };
+    case 'parentbased_traceidratio':
+      return { rootRatio: ratioArgument(env.OTEL_TRACES_SAMPLER_ARG, 1) };
+    default:
+      return undefined;
+  }
+}
+
+/** Whether a request is traced (RequestSampling): its sampled `traceparent`, else a draw. */
+function chosen(sampling: RequestSampling, headers: Record<string, unknown>): boolean {
+  // The W3C propagator, as the HTTP instrumentation reads the header after this.
+  const parent = trace.getSpanContext(propagation.extract(ROOT_CONTEXT, headers));
+  if (parent && isSpanContextValid(parent)) return (parent.traceFlags & TraceFlags.SAMPLED) === TraceFlags.SAMPLED;
+  return sampling.rootRatio > 0 && Math.random() < sampling.rootRatio;
+}
+
+/**
+ * The root sampler of the parent-based one: a request's server span is recorded, as the request
+ * was chosen before it started (chosen()); a span without a parent outside a request is drawn at
+ * the ratio.
+ */
+class ChosenRequests implements Sampler {
+  private readonly others: Sampler;
+
+  constructor(ratio: number) {
+    this.others = new TraceIdRatioBasedSampler(ratio);
+  }
+
+  shouldSample(...args: Parameters<Sampler['shouldSample']>) {
+    const [, , , kind] = args;
+    return kind === SpanKind.SERVER ? { decision: SamplingDecision.RECORD_AND_SAMPLED } : this.others.shouldSample(...args);
+  }
+
+  toString(): string {
+    return `ChosenRequests{${this.others.toString()}}`;
+  }
+}
 
 export type OtlpProtocol = 'http/protobuf' | 'http/json';
 
@@ -91,13 +167,12 @@ export function startTracing(env: NodeJS.ProcessEnv, options: TracingOptions): T
     .merge(resourceFromAttributes({ 'service.name': 'byom-subgraph' }))
     // OTEL_SERVICE_NAME and OTEL_RESOURCE_ATTRIBUTES win.
     .merge(detectResources({ detectors: [envDetector] }));
-  const ratio = Number(env.OTEL_TRACES_SAMPLER_ARG ?? DEFAULT_ROOT_RATIO);
+  const sampling = requestSampling(env);
   const provider = new NodeTracerProvider({
     resource,
-    // With OTEL_TRACES_SAMPLER set, the SDK builds the sampler it names (parentbased_always_on, …).
-    ...(env.OTEL_TRACES_SAMPLER
-      ? {}
-      : { sampler: new ParentBasedSampler({ root: new TraceIdRatioBasedSampler(Number.isFinite(ratio) && ratio >= 0 && ratio <= 1 ? ratio : DEFAULT_ROOT_RATIO) }) }),
+    // Parent-based: requests are chosen as they arrive (RequestSampling). Otherwise the SDK builds
+    // the sampler OTEL_TRACES_SAMPLER names (always_on, traceidratio, …).
+    ...(sampling ? { sampler: new ParentBasedSampler({ root: new ChosenRequests(sampling.rootRatio) }) } : {}),
     // Batched (OTEL_BSP_* tune it): a request never waits for an export.
     spanProcessors: [new BatchSpanProcessor(scrubbing(exporterFor(options.protocol)))],
   });
@@ -107,7 +182,9 @@ export function startTracing(env: NodeJS.ProcessEnv, options: TracingOptions): T
     tracerProvider: provider,
     instrumentations: [
       new HttpInstrumentation({
-        ignoreIncomingRequestHook: (req) => UNTRACED_PATHS.has(String(req.url).split('?')[0]),
+        // Not traced: the polled routes, and requests not chosen (RequestSampling), which cost
+        // nothing more of tracing than this check and a context with tracing suppressed.
+        ignoreIncomingRequestHook: (req) => UNTRACED_PATHS.has(String(req.url).split('?')[0]) || (sampling !== undefined && !chosen(sampling, req.headers)),
         // The service's own outgoing HTTP is the exporter's; provider calls have spans of their own.
         disableOutgoingRequestInstrumentation: true,
       }),
@@ -135,6 +212,8 @@ export function startTracing(env: NodeJS.ProcessEnv, options: TracingOptions): T
 
   return {
     attempt(attempt: AttemptRecord, failover: boolean) {
+      // A request not chosen (RequestSampling): no span, nor its attributes.
+      if (isTracingSuppressed(context.active())) return;
       const attributes: Attributes = {
         'byom.provider': attempt.provider,
         'byom.model': attempt.modelId,
@@ -150,13 +229,15 @@ export function startTracing(env: NodeJS.ProcessEnv, options: TracingOptions): T
       record(`provider attempt ${attempt.provider}`, attempt.startedAt, attempt.latencyMs, attributes, attempt.outcome === 'FAILED' ? (attributes['byom.attempt.reason'] as string) ?? 'FAILED' : null);
     },
     keyCheck(check: KeyCheckRecord) {
+      if (isTracingSuppressed(context.active())) return;
       const attributes: Attributes = { 'byom.provider': check.provider, 'byom.key_check.outcome': check.outcome, 'byom.key_check.latency_ms': check.latencyMs };
       if (check.httpStatus !== null) attributes['http.response.status_code'] = check.httpStatus;
       record(`key check ${check.provider}`, check.startedAt, check.latencyMs, attributes, check.outcome === 'ACCEPTED' ? null : check.outcome);
     },
     activeIds(): TraceIds | undefined {
+      // A span that records: not one of a request that was not chosen (that one has its traceparent's trace id).
       const span = trace.getActiveSpan();
-      if (!span) return undefined;
+      if (!span?.isRecording()) return undefined;
       const { traceId, spanId } = span.spanContext();
       return { trace_id: traceId, span_id: spanId };
     },
