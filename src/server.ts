@@ -7,6 +7,7 @@ import { ApolloServerPluginCacheControlDisabled, ApolloServerPluginLandingPageDi
 import { expressMiddleware } from '@as-integrations/express5';
 import { ApolloArmor } from '@escape.tech/graphql-armor';
 import express, { type ErrorRequestHandler } from 'express';
+import type { GraphQLFormattedError } from 'graphql';
 import { pinoHttp } from 'pino-http';
 import type { DataSource } from 'typeorm';
 import { type Authentication, createAuthenticator } from './auth/authentication';
@@ -87,6 +88,36 @@ const unexpectedErrorListener: RequestListener<RequestContext> = {
 const unexpectedErrorLogging: RequestPlugin<RequestContext> = { requestDidStart: () => unexpectedErrorListener };
 
 /**
+ * Where an error stands in the document: list items by index, fields by their place in the query.
+ * A deterministic order, whatever order the fields' checks ended in.
+ */
+function inDocumentOrder(a: GraphQLFormattedError, b: GraphQLFormattedError): number {
+  const [pathA, pathB] = [a.path ?? [], b.path ?? []];
+  for (let i = 0; i < Math.min(pathA.length, pathB.length); i++) {
+    if (pathA[i] === pathB[i]) continue;
+    if (typeof pathA[i] === 'number' && typeof pathB[i] === 'number') return (pathA[i] as number) - (pathB[i] as number);
+    break;
+  }
+  const [at, bt] = [a.locations?.[0], b.locations?.[0]];
+  if (at && bt && (at.line !== bt.line || at.column !== bt.column)) return at.line - bt.line || at.column - bt.column;
+  return pathA.length - pathB.length;
+}
+
+/**
+ * A response's errors in document order. graphql-js lists them in the order the fields failed,
+ * and permission checks end in an order that depends on what they read: an entity the caller may
+ * not see and an unknown id (DESIGN.md section 2) must not be told apart by it.
+ */
+const errorsInDocumentOrderListener: RequestListener<RequestContext> = {
+  willSendResponse({ response }) {
+    if (response.body.kind !== 'single') return;
+    const { singleResult } = response.body;
+    if (singleResult.errors && singleResult.errors.length > 1) singleResult.errors = [...singleResult.errors].sort(inDocumentOrder);
+  },
+};
+const errorsInDocumentOrder: RequestPlugin<RequestContext> = { requestDidStart: () => errorsInDocumentOrderListener };
+
+/**
  * Errors before GraphQL starts (a body that is not JSON, or too large) answer as GraphQL errors
  * do, in JSON with a code; express's own page would show a stack outside production.
  */
@@ -136,6 +167,7 @@ export async function createApp({ config, dataSource, logger, httpServer: given,
         // graphql-armor's: "Did you mean …" suggestions masked in error messages.
         ...protection.plugins.map((plugin) => onErrorsOnly<RequestContext>(plugin)),
         unexpectedErrorLogging,
+        errorsInDocumentOrder,
         // Database timeouts and outages: SERVICE_UNAVAILABLE, 503 when nothing was answered, counted.
         serviceUnavailablePlugin(health),
         // Requests, their duration and their errors' codes (src/telemetry/metrics.ts).
