@@ -1,4 +1,3 @@
-import { randomUUID } from 'node:crypto';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { ApolloServer } from '@apollo/server';
@@ -8,7 +7,6 @@ import { expressMiddleware } from '@as-integrations/express5';
 import { ApolloArmor } from '@escape.tech/graphql-armor';
 import express, { type ErrorRequestHandler } from 'express';
 import type { GraphQLFormattedError } from 'graphql';
-import { pinoHttp } from 'pino-http';
 import type { DataSource } from 'typeorm';
 import { type Authentication, createAuthenticator } from './auth/authentication';
 import type { Config } from './config';
@@ -17,8 +15,9 @@ import { checkReadiness, healthOf, isRetryLater, serviceUnavailablePlugin } from
 import { INTERNAL_ERROR_MESSAGE, formatError, isUnexpected } from './errors';
 import { graphqlIde } from './graphql-ide';
 import { settingsPage } from './settings-page';
-import { ANONYMOUS_BODY_LIMIT_BYTES, RequestRefused, createHttpServer, jsonBody, listen, loggedHeaders, requireRouterSecret } from './http-limits';
-import { type Logger, serializeError } from './logger';
+import { ANONYMOUS_BODY_LIMIT_BYTES, RequestRefused, createHttpServer, jsonBody, listen, requireRouterSecret } from './http-limits';
+import type { Logger } from './logger';
+import { requestLogging } from './request-log';
 import { onErrorsOnly, onePlugin, type RequestListener, type RequestPlugin } from './request-plugins';
 import { buildFederatedSchema } from './schema';
 import { createServices, type RoutingOptions } from './services';
@@ -26,7 +25,6 @@ import { callerGoneSignal, delay, shutdownPlan } from './stopping';
 import { poolOf } from './database/data-source';
 import { federatedTraces, metricsPlugin } from './telemetry/graphql-plugins';
 import { metrics } from './telemetry/metrics';
-import { traceIdsOf } from './telemetry/telemetry';
 import { UPLOAD_MAX_BYTES } from './uploads/file-upload.service';
 
 /** Limits on what one GraphQL document may ask; the numbers are never told to clients. */
@@ -43,7 +41,6 @@ const armor = new ApolloArmor({
 
 const MAX_TOKENS = 3_000;
 
-const REQUEST_ID = /^[A-Za-z0-9._-]{1,128}$/;
 /** Room for the largest upload (base64 takes 4 bytes for 3) and the rest of its request. */
 export const JSON_BODY_LIMIT_BYTES = Math.ceil((UPLOAD_MAX_BYTES * 4) / 3) + 1024 * 1024;
 
@@ -186,24 +183,10 @@ export async function createApp({ config, dataSource, logger, httpServer: given,
   await apollo.start();
 
   app.use(
-    pinoHttp({
-      logger,
-      genReqId(req, res) {
-        const given = req.headers['x-request-id'];
-        const id = typeof given === 'string' && REQUEST_ID.test(given) ? given : randomUUID();
-        res.setHeader('x-request-id', id);
-        return id;
-      },
-      autoLogging: { ignore: (req) => req.url === '/healthz' || req.url === '/readyz' || req.url === '/metrics' },
-      // The trace and span of the request (or the trace of its traceparent), on each of its lines.
-      customProps: (req) => traceIdsOf(req) as object,
-      serializers: {
-        err: serializeError,
-        // The path only: a query string may carry GraphQL variables.
-        req: (req) => ({ id: req.id, method: req.method, url: String(req.url).split('?')[0], headers: loggedHeaders(req.headers), remoteAddress: req.remoteAddress }),
-      },
+    requestLogging(logger, {
+      ignore: (req) => req.url === '/healthz' || req.url === '/readyz' || req.url === '/metrics',
       // A 503 with Retry-After is a database outage, which the outage log counts instead.
-      customLogLevel: (_req, res, error) => (isRetryLater(res) ? 'debug' : error || res.statusCode >= 500 ? 'error' : 'info'),
+      level: (res, error) => (isRetryLater(res) ? 'debug' : error || res.statusCode >= 500 ? 'error' : 'info'),
     }),
   );
 
