@@ -7,7 +7,7 @@ export type Logger = pino.Logger;
  * parameters, the driver's detail with row values, a request's variables).
  */
 export function serializeError(error: unknown): Record<string, unknown> {
-  // An Error, or (from pino-http) the plain object its standard serializer already made of one.
+  // An Error, or the plain object the standard serializer already made of one (src/request-log.ts).
   if (typeof error !== 'object' || error === null) return { message: String(error) };
   const { type, name, message, code, stack } = error as Record<string, unknown>;
   return { type: type ?? name, message: String(message), ...(typeof code === 'string' ? { code } : {}), stack };
