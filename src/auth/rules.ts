@@ -97,7 +97,11 @@ export function selects(field: string): (info: GraphQLResolveInfo) => boolean {
  * that no one learns whether an id exists in an organization they cannot see.
  */
 export function organizationRule(check: AccessCheck, source: OwnerSource, readsWalk: ReadsWalk = false) {
-  const allowed = rule({ cache: 'no_cache' })(async (parent, args, ctx: RequestContext, info: GraphQLResolveInfo) => {
+  // The token first, then the check, in one rule: as and(isAuthenticated, …) answered (its first
+  // refusal), without graphql-shield's and() running both through a dozen promises for every
+  // guarded field, nor reading anything for a caller without a token.
+  return rule({ cache: 'no_cache' })(async (parent, args, ctx: RequestContext, info: GraphQLResolveInfo) => {
+    if (!ctx.principal) return unauthenticated(ctx.authFailure);
     try {
       const owner = await source(parent, args, ctx);
       if (owner instanceof Error) return owner;
@@ -108,7 +112,6 @@ export function organizationRule(check: AccessCheck, source: OwnerSource, readsW
       return error as Error;
     }
   });
-  return and(isAuthenticated, allowed);
 }
 
 /** For operations and fields that read their organization's effective models. */
