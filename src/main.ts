@@ -11,7 +11,7 @@ import { createHttpServer, listen } from './http-limits';
 import { createLogger } from './logger';
 import type { App } from './server';
 import { shutdownPlan } from './stopping';
-import { shutdownTelemetry } from './telemetry/tracing-slot';
+import { shutdownTelemetry, untraced } from './telemetry/tracing-slot';
 
 /** A reason to stop before anything was opened: one line, no stack. */
 function refuse(message: string): never {
@@ -44,7 +44,8 @@ async function main(): Promise<void> {
   };
   const httpServer = createHttpServer(parsed.http, startingListener);
   try {
-    await listen(httpServer, parsed.port, parsed.host);
+    // Connections inherit the listening socket's context: tracing suppressed, until a traced request's is entered.
+    await untraced(() => listen(httpServer, parsed.port, parsed.host));
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code;
     if (code === 'EADDRINUSE') refuse(`port ${parsed.port} is in use; set PORT`);

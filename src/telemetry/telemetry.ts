@@ -37,6 +37,11 @@ export interface Tracing {
   keyCheck(check: KeyCheckRecord): void;
   /** The active span's ids, if a span is active and recording (a request not sampled has none). */
   activeIds(): TraceIds | undefined;
+  /**
+   * Runs `work` with tracing suppressed: what it starts (a listening socket, and each connection
+   * it accepts) makes no span unless a traced request's context is entered.
+   */
+  untraced<T>(work: () => T): T;
   /** Exports what is still buffered, then stops. */
   shutdown(): Promise<void>;
 }

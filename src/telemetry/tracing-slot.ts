@@ -15,6 +15,9 @@ export const currentTracing = (): Tracing | undefined => tracing;
 
 export const tracingStarted = (): boolean => tracing !== undefined;
 
+/** `work` with tracing suppressed, when it runs (Tracing.untraced); else just `work`. */
+export const untraced = <T>(work: () => T): T => (tracing ? tracing.untraced(work) : work());
+
 /** Before the process exits: the spans still buffered are exported. */
 export async function shutdownTelemetry(): Promise<void> {
   await tracing?.shutdown();

@@ -12,7 +12,10 @@
  * every span is scrubbed again before it is exported (scrubbed()).
  */
 import { type Attributes, type Context, ROOT_CONTEXT, SpanKind, SpanStatusCode, TraceFlags, context, isSpanContextValid, propagation, trace } from '@opentelemetry/api';
-import { isTracingSuppressed } from '@opentelemetry/core';
+import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-hooks';
+import { isTracingSuppressed, suppressTracing } from '@opentelemetry/core';
+import { EventEmitter } from 'node:events';
+import type http from 'node:http';
 import { registerInstrumentations } from '@opentelemetry/instrumentation';
 import { ExpressInstrumentation, ExpressLayerType } from '@opentelemetry/instrumentation-express';
 import { GraphQLInstrumentation } from '@opentelemetry/instrumentation-graphql';
@@ -26,7 +29,6 @@ import {
   type Sampler,
   SamplingDecision,
   type SpanExporter,
-  TraceIdRatioBasedSampler,
 } from '@opentelemetry/sdk-trace-base';
 import { NodeTracerProvider } from '@opentelemetry/sdk-trace-node';
 import type { AttemptRecord, KeyCheckRecord, TraceIds, Tracing } from './telemetry';
@@ -88,23 +90,36 @@ function chosen(sampling: RequestSampling, headers: Record<string, unknown>): bo
 
 /**
  * The root sampler of the parent-based one: a request's server span is recorded, as the request
- * was chosen before it started (chosen()); a span without a parent outside a request is drawn at
- * the ratio.
+ * was chosen before it started (chosen()); a span without a parent is not (traces start with a
+ * request: a request not chosen runs without one, see RequestContextManager).
  */
 class ChosenRequests implements Sampler {
-  private readonly others: Sampler;
-
-  constructor(ratio: number) {
-    this.others = new TraceIdRatioBasedSampler(ratio);
-  }
-
-  shouldSample(...args: Parameters<Sampler['shouldSample']>) {
-    const [, , , kind] = args;
-    return kind === SpanKind.SERVER ? { decision: SamplingDecision.RECORD_AND_SAMPLED } : this.others.shouldSample(...args);
+  shouldSample(_context: Context, _traceId: string, _name: string, kind: SpanKind) {
+    return { decision: kind === SpanKind.SERVER ? SamplingDecision.RECORD_AND_SAMPLED : SamplingDecision.NOT_RECORD };
   }
 
   toString(): string {
-    return `ChosenRequests{${this.others.toString()}}`;
+    return 'ChosenRequests';
+  }
+}
+
+/** Requests not traced (RequestSampling, and the polled routes). */
+const untracedRequests = new WeakSet<http.IncomingMessage>();
+
+/**
+ * The async-hooks context manager, except that a request that is not traced keeps its own
+ * emitters: the HTTP instrumentation binds every listener of the request and the response to a
+ * context (a wrapper and a context switch per listener and per event), which for a request not
+ * traced is only the suppressed one its connection already runs in (untraced(): the listening
+ * socket is made in it, and each connection inherits it).
+ */
+class RequestContextManager extends AsyncLocalStorageContextManager {
+  override bind<T>(context: Context, target: T): T {
+    if (target instanceof EventEmitter) {
+      const request = (target as { req?: http.IncomingMessage }).req ?? target;
+      if (untracedRequests.has(request as http.IncomingMessage)) return target;
+    }
+    return super.bind(context, target);
   }
 }
 
@@ -172,19 +187,24 @@ export function startTracing(env: NodeJS.ProcessEnv, options: TracingOptions): T
     resource,
     // Parent-based: requests are chosen as they arrive (RequestSampling). Otherwise the SDK builds
     // the sampler OTEL_TRACES_SAMPLER names (always_on, traceidratio, …).
-    ...(sampling ? { sampler: new ParentBasedSampler({ root: new ChosenRequests(sampling.rootRatio) }) } : {}),
+    ...(sampling ? { sampler: new ParentBasedSampler({ root: new ChosenRequests() }) } : {}),
     // Batched (OTEL_BSP_* tune it): a request never waits for an export.
     spanProcessors: [new BatchSpanProcessor(scrubbing(exporterFor(options.protocol)))],
   });
-  // W3C trace context and baggage; the async-hooks context manager.
-  provider.register();
+  // W3C trace context and baggage; the async-hooks context manager (RequestContextManager when
+  // requests are chosen as they arrive).
+  provider.register(sampling ? { contextManager: new RequestContextManager() } : {});
   registerInstrumentations({
     tracerProvider: provider,
     instrumentations: [
       new HttpInstrumentation({
         // Not traced: the polled routes, and requests not chosen (RequestSampling), which cost
         // nothing more of tracing than this check and a context with tracing suppressed.
-        ignoreIncomingRequestHook: (req) => UNTRACED_PATHS.has(String(req.url).split('?')[0]) || (sampling !== undefined && !chosen(sampling, req.headers)),
+        ignoreIncomingRequestHook: (req) => {
+          const untraced = UNTRACED_PATHS.has(String(req.url).split('?')[0]) || (sampling !== undefined && !chosen(sampling, req.headers));
+          if (untraced) untracedRequests.add(req);
+          return untraced;
+        },
         // The service's own outgoing HTTP is the exporter's; provider calls have spans of their own.
         disableOutgoingRequestInstrumentation: true,
       }),
@@ -241,6 +261,7 @@ export function startTracing(env: NodeJS.ProcessEnv, options: TracingOptions): T
       const { traceId, spanId } = span.spanContext();
       return { trace_id: traceId, span_id: spanId };
     },
+    untraced: (work) => context.with(suppressTracing(context.active()), work),
     shutdown: () => provider.shutdown(),
   };
 }
