@@ -82,8 +82,8 @@ export function requestSampling(env: NodeJS.ProcessEnv): RequestSampling | undef
 
 /** Whether a request is traced (RequestSampling): its sampled `traceparent`, else a draw. */
 function chosen(sampling: RequestSampling, headers: Record<string, unknown>): boolean {
-  // The W3C propagator, as the HTTP instrumentation reads the header after this.
-  const parent = trace.getSpanContext(propagation.extract(ROOT_CONTEXT, headers));
+  // The W3C propagator, as the HTTP instrumentation reads the header after this (without the header, no parent).
+  const parent = headers.traceparent === undefined ? undefined : trace.getSpanContext(propagation.extract(ROOT_CONTEXT, headers));
   if (parent && isSpanContextValid(parent)) return (parent.traceFlags & TraceFlags.SAMPLED) === TraceFlags.SAMPLED;
   return sampling.rootRatio > 0 && Math.random() < sampling.rootRatio;
 }
