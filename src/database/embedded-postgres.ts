@@ -11,6 +11,11 @@ export interface EmbeddedPostgres {
   url: string;
   /** The database itself, for what the wire protocol cannot do (copying the data directory). */
   db: PGlite;
+  /**
+   * Ends every client's connection, as `pg_terminate_backend` would, and resolves once the session
+   * is reset (its transaction rolled back, its session state discarded); new connections are served.
+   */
+  disconnectAll(): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -58,6 +63,7 @@ export async function startEmbeddedPostgres(options: EmbeddedPostgresOptions = {
   return {
     url: `postgres://postgres@127.0.0.1:${port}/postgres`,
     db,
+    disconnectAll: () => sessions.disconnectAll(),
     async stop() {
       await new Promise<void>((resolve) => {
         server.close(() => resolve());
@@ -123,6 +129,24 @@ class SessionGate {
 
   closeAll(): void {
     this.closing = true;
+    this.destroySockets();
+  }
+
+  /** Ends every connection; resolves once the last one's session is reset. */
+  async disconnectAll(): Promise<void> {
+    const current = this.current;
+    this.destroySockets();
+    if (current && !current.closed) await once(current, 'close');
+    // Releasing a socket chains its reset onto the turn: wait until no more is chained.
+    let turn: Promise<void>;
+    do {
+      turn = this.turn;
+      await turn;
+      await new Promise(setImmediate);
+    } while (turn !== this.turn);
+  }
+
+  private destroySockets(): void {
     for (const socket of [...this.waiting, ...(this.current ? [this.current] : [])]) socket.destroy();
     this.waiting.length = 0;
   }

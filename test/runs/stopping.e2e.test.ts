@@ -115,7 +115,8 @@ describe('stopping and cancelling runs', () => {
 
   describe('the run deadline (RUN_DEADLINE_MS)', () => {
     it('gives the fallback only what is left of the deadline, not a whole request timeout', async () => {
-      const server = await serverWith({ PROVIDER_REQUEST_TIMEOUT_MS: '2000', RUN_DEADLINE_MS: '2600' });
+      // 1,000 ms are left for the fallback: margin enough for a busy machine's late timers.
+      const server = await serverWith({ PROVIDER_REQUEST_TIMEOUT_MS: '2000', RUN_DEADLINE_MS: '3000' });
       const { member, agentId } = await crossProvider(server);
       standIn.script('ANTHROPIC', { delayMs: 10_000 });
       standIn.script('OPENAI', { delayMs: 10_000 });
@@ -130,10 +131,10 @@ describe('stopping and cancelling runs', () => {
         ['claude-sonnet-4-6', 'FAILED', 'TIMEOUT', null],
         ['gpt-5.4', 'FAILED', 'TIMEOUT', null],
       ]);
-      // 2,000 ms for the primary, the 600 ms left for the fallback: not 2,000 + 2,000.
+      // 2,000 ms for the primary, the 1,000 ms left for the fallback: not 2,000 + 2,000.
       expect(run.attempts[0].latencyMs).toBeGreaterThanOrEqual(1_900);
-      expect(run.attempts[1].latencyMs).toBeLessThan(1_400);
-      expect(elapsed).toBeLessThan(3_600);
+      expect(run.attempts[1].latencyMs).toBeLessThan(1_800);
+      expect(elapsed).toBeLessThan(3_800);
       expect(chatCalls().map((call) => call.aborted)).toEqual([true, true]);
     });
 

@@ -6,13 +6,13 @@ import { Client } from 'pg';
 import { createDataSource } from '../../src/database/data-source';
 import { migrate } from '../../src/database/database';
 import { EMBEDDED_POOL_SIZE, startEmbeddedPostgres } from '../../src/database/embedded-postgres';
+import { EMBEDDED_TEMPLATE_ENV, WORKER_DATABASE_GLOBAL, type WorkerDatabase } from './worker-database';
 
 /** The PostgreSQL server the tests use; undefined: each test file gets an embedded one. */
 export const serverUrl = (): string | undefined => process.env.TEST_DATABASE_URL || process.env.DATABASE_URL || undefined;
 
 export const TEMPLATE_ENV = 'BYOM_TEST_TEMPLATE';
-/** Without a server: a migrated embedded data directory that every test file copies. */
-export const EMBEDDED_TEMPLATE_ENV = 'BYOM_TEST_EMBEDDED_TEMPLATE';
+export { EMBEDDED_TEMPLATE_ENV } from './worker-database';
 
 export interface TestDatabase {
   url: string;
@@ -96,8 +96,9 @@ export async function dropDatabase(server: string, name: string): Promise<void> 
 }
 
 /**
- * A migrated database of the test file's own: a copy of the template on the server, or an
- * embedded PostgreSQL on a copy of the embedded template's data directory (or, without one, in
+ * A migrated database of the test file's own: a copy of the template on the server, or, without
+ * one, the worker's embedded database emptied (or, while the file holds that, an embedded
+ * PostgreSQL on a copy of the embedded template's data directory; without a template, one in
  * memory, migrated when the app opens it).
  */
 export async function createTestDatabase(): Promise<TestDatabase> {
@@ -107,6 +108,11 @@ export async function createTestDatabase(): Promise<TestDatabase> {
     const name = `byom_test_${process.pid}_${randomBytes(4).toString('hex')}`;
     await withClient(server, (client) => client.query(`CREATE DATABASE ${name} TEMPLATE ${template}`));
     return { url: databaseUrl(server, name), poolSize: 5, drop: () => dropDatabase(server, name) };
+  }
+  const worker = (globalThis as { [WORKER_DATABASE_GLOBAL]?: WorkerDatabase })[WORKER_DATABASE_GLOBAL];
+  const held = await worker?.acquire();
+  if (held) {
+    return { url: held.url, poolSize: EMBEDDED_POOL_SIZE, connectTimeoutMs: EMBEDDED_CONNECT_TIMEOUT_MS, drop: () => held.release() };
   }
   const embeddedTemplate = process.env[EMBEDDED_TEMPLATE_ENV];
   if (!embeddedTemplate) {
