@@ -1,9 +1,11 @@
 /**
  * With TEST_DATABASE_URL (or DATABASE_URL) set, tests run on that PostgreSQL server, each file on
- * its own copy of a migrated template database. Without, each file runs on an in-memory embedded
- * PostgreSQL (PGlite) loaded from a migrated copy that the global setup made. Two files at a time
- * either way; a worker that grew past the memory limit is replaced after its file, so the run's
- * memory stays flat (each file's modules and PGlite would otherwise stay with the worker).
+ * its own copy of a migrated template database. Without, files run on an embedded PostgreSQL
+ * (PGlite) on a copy of a migrated data directory that the global setup made. Two files at a time
+ * either way. The test environment (test/support/test-environment.ts) keeps a worker's embedded
+ * database from file to file and collects each file's garbage when it ends (`npm test` exposes gc);
+ * a worker that still grew past the memory limit is replaced after its file, so the run's memory
+ * stays flat.
  */
 /** @type {import('jest').Config} */
 module.exports = {
