@@ -1,9 +1,9 @@
 import { Client } from 'pg';
 import type { DataSource } from 'typeorm';
 import { createDataSource } from '../../src/database/data-source';
-import { type EmbeddedPostgres, EMBEDDED_POOL_SIZE, startEmbeddedPostgres } from '../../src/database/embedded-postgres';
+import { type EmbeddedPostgres, EMBEDDED_POOL_SIZE } from '../../src/database/embedded-postgres';
 import { preparedQuery } from '../../src/database/prepared';
-import { databaseUrl, dropDatabase, serverUrl, withClient } from '../support/database';
+import { databaseUrl, dropDatabase, serverUrl, startEmbeddedTestDatabase, withClient } from '../support/database';
 
 /**
  * What a `pg` client believes of its session must hold on both kinds of database: on PGlite
@@ -17,7 +17,7 @@ interface Kind {
 const embedded: Kind = {
   name: 'the embedded database',
   async open() {
-    const db: EmbeddedPostgres = await startEmbeddedPostgres();
+    const db: EmbeddedPostgres = await startEmbeddedTestDatabase();
     return { url: db.url, poolSize: EMBEDDED_POOL_SIZE, close: () => db.stop() };
   },
 };
@@ -113,7 +113,7 @@ describe.each(kinds)('a session on $name', (kind) => {
 
 describe('the embedded database', () => {
   it('serves connections one after another, each with the whole session', async () => {
-    const db = await startEmbeddedPostgres();
+    const db = await startEmbeddedTestDatabase();
     try {
       const clients = [1, 2, 3].map(() => new Client({ connectionString: db.url }));
       // Three connect at once: they wait their turn instead of being refused.

@@ -3,10 +3,10 @@ import type { DataSource } from 'typeorm';
 import { parseConfig } from '../../src/config';
 import { closeUnansweredConnections, createDataSource, poolOf } from '../../src/database/data-source';
 import { openDatabase } from '../../src/database/database';
-import { EMBEDDED_POOL_SIZE, startEmbeddedPostgres } from '../../src/database/embedded-postgres';
+import { EMBEDDED_POOL_SIZE } from '../../src/database/embedded-postgres';
 import { databaseFault } from '../../src/database/faults';
 import { createLogger } from '../../src/logger';
-import { createTestDatabase, serverUrl } from '../support/database';
+import { createTestDatabase, serverUrl, startEmbeddedTestDatabase } from '../support/database';
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 const onServer = serverUrl();
@@ -30,7 +30,7 @@ interface Kind {
 const embedded: Kind = {
   name: 'the embedded database',
   async open(idleMs) {
-    const db = await startEmbeddedPostgres({ idleInTransactionTimeoutMs: idleMs });
+    const db = await startEmbeddedTestDatabase({ idleInTransactionTimeoutMs: idleMs });
     const dataSource = createDataSource({ url: db.url, poolSize: EMBEDDED_POOL_SIZE, connectTimeoutMs: 2_000, readTimeoutMs: 3_000 });
     await dataSource.initialize();
     closeUnansweredConnections(poolOf(dataSource));
