@@ -133,8 +133,11 @@ describeInBrowser('the Models settings page in a browser', () => {
     await member(globex, 'globex-admin', 'ADMIN');
   }, 120_000);
 
+  // Each test's pages go when it ends: a renderer process and its page are tens of MB apiece.
+  afterEach(async () => {
+    await Promise.all(contexts.splice(0).map((context) => context.close()));
+  });
   afterAll(async () => {
-    await Promise.all(contexts.map((context) => context.close()));
     await browser?.close();
     if (service && service.child.exitCode === null) {
       service.child.kill('SIGTERM');
