@@ -9,10 +9,12 @@ import { NodeTracerProvider } from '@opentelemetry/sdk-trace-node';
 import { parse } from 'graphql';
 import { signDevToken } from '../../src/auth/dev-token';
 import { type BuiltServer, startBuiltServer } from '../support/built-server';
-import { createTestDatabase, type TestDatabase } from '../support/database';
+import { createTestDatabase, serverUrl, type TestDatabase } from '../support/database';
 import { type OtlpReceiver, startOtlpReceiver } from '../support/otlp-receiver';
 import { makeTestKey, type ProviderStandIn, standInEnv, startProviderStandIn } from '../support/provider-stand-in';
 import { startTestServer, type TestServer, TEST_JWT_SECRET } from '../support/test-server';
+import { makeChain, makeMembership } from '../support/factories';
+import { startTcpProxy, type TcpProxy } from '../support/tcp-proxy';
 
 /**
  * Federated traces: the gateway's ftv1 inline traces (field timings, errors as the response shows
@@ -73,6 +75,77 @@ describe('ftv1 inline traces', () => {
     expect(errors.map((error) => [error.message, JSON.parse(String(error.json)).extensions])).toEqual(
       body.errors.map((error) => [error.message, error.extensions]),
     );
+  });
+});
+
+/** A request for ftv1 as the gateway sends it; the answer and the errors of its inline trace. */
+async function withTrace(url: string, token: string, query: string) {
+  const response = await fetch(url, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', authorization: `Bearer ${token}`, 'apollo-federation-include-trace': 'ftv1' },
+    body: JSON.stringify({ query }),
+  });
+  const text = await response.text();
+  const body = JSON.parse(text) as { errors?: { message: string; extensions: { code: string } }[]; extensions?: Record<string, unknown> };
+  const inline = decodeFtv1(body.extensions);
+  const errors = nodes(inline.root).flatMap((node) => node.error ?? []);
+  return { status: response.status, body, errors, decoded: JSON.stringify(Trace.toObject(inline)) };
+}
+
+describe('ftv1 inline traces of failures', () => {
+  let server: TestServer;
+  let proxy: TcpProxy | undefined;
+  let token: string;
+
+  beforeAll(async () => {
+    const onServer = serverUrl();
+    if (onServer) {
+      const target = new URL(onServer);
+      proxy = await startTcpProxy({ host: target.hostname, port: Number(target.port || 5432) });
+    }
+    server = await startTestServer(
+      { DATABASE_STATEMENT_TIMEOUT_MS: '1000', DATABASE_CONNECT_TIMEOUT_MS: '500' },
+      proxy ? { databaseUrl: (url) => (proxy as TcpProxy).url(url) } : {},
+    );
+    const [organization] = await makeChain(server.dataSource, 1, 'Traced failures');
+    await makeMembership(server.dataSource, organization, 'ftv1-failures');
+    token = await server.token('ftv1-failures');
+  });
+  afterAll(async () => {
+    await proxy?.restore();
+    await server?.stop();
+    await proxy?.close();
+  });
+
+  it('masks an unexpected error in the trace as the response masks it: no SQL, no relation, no stack', async () => {
+    await server.dataSource.query('ALTER TABLE organization RENAME TO organization_away');
+    let answer;
+    try {
+      answer = await withTrace(server.url, token, '{ viewer { organizations { name } } }');
+    } finally {
+      await server.dataSource.query('ALTER TABLE organization_away RENAME TO organization');
+    }
+    expect(answer.body.errors?.map((error) => [error.message, error.extensions.code])).toEqual([['Internal server error', 'INTERNAL_SERVER_ERROR']]);
+    expect(answer.errors.map((error) => [error.message, JSON.parse(String(error.json)).extensions])).toEqual(
+      answer.body.errors?.map((error) => [error.message, error.extensions]),
+    );
+    expect(answer.decoded).not.toMatch(/organization_away|relation|SELECT|stacktrace|\.[jt]s:\d/i);
+  });
+
+  (serverUrl() ? it : it.skip)('masks the database being gone in the trace as the response does: no driver message, address or stack', async () => {
+    await (proxy as TcpProxy).down();
+    let answer;
+    try {
+      answer = await withTrace(server.url, token, '{ viewer { organizations { name } } }');
+    } finally {
+      await (proxy as TcpProxy).restore();
+    }
+    expect(answer.status).toBe(503);
+    expect(answer.body.errors?.map((error) => error.extensions.code)).toEqual(['SERVICE_UNAVAILABLE']);
+    expect(answer.errors.map((error) => [error.message, JSON.parse(String(error.json)).extensions])).toEqual(
+      answer.body.errors?.map((error) => [error.message, error.extensions]),
+    );
+    expect(answer.decoded).not.toMatch(/ECONNREFUSED|ECONNRESET|terminated|127\.0\.0\.1|stacktrace|\.[jt]s:\d/i);
   });
 });
 
