@@ -6,13 +6,13 @@ import { Client } from 'pg';
 import { createDataSource } from '../../src/database/data-source';
 import { migrate } from '../../src/database/database';
 import { EMBEDDED_POOL_SIZE, type EmbeddedPostgres, type EmbeddedPostgresOptions, startEmbeddedPostgres } from '../../src/database/embedded-postgres';
-import { EMBEDDED_TEMPLATE_ENV, WORKER_DATABASE_GLOBAL, type WorkerDatabase } from './worker-database';
+import { DATABASES_DIR_ENV, EMBEDDED_TEMPLATE_ENV, WORKER_DATABASE_GLOBAL, type WorkerDatabase } from './worker-database';
 
 /** The PostgreSQL server the tests use; undefined: each test file gets an embedded one. */
 export const serverUrl = (): string | undefined => process.env.TEST_DATABASE_URL || process.env.DATABASE_URL || undefined;
 
 export const TEMPLATE_ENV = 'BYOM_TEST_TEMPLATE';
-export { EMBEDDED_TEMPLATE_ENV } from './worker-database';
+export { DATABASES_DIR_ENV, EMBEDDED_TEMPLATE_ENV } from './worker-database';
 
 export interface TestDatabase {
   url: string;
@@ -100,7 +100,7 @@ export function seedEmbeddedDataDir(dataDir: string): void {
 export async function startEmbeddedTestDatabase(options: Pick<EmbeddedPostgresOptions, 'idleInTransactionTimeoutMs'> = {}): Promise<EmbeddedPostgres> {
   const template = process.env[EMBEDDED_TEMPLATE_ENV];
   if (!template) return startEmbeddedPostgres(options);
-  const directory = mkdtempSync(path.join(os.tmpdir(), 'byom-test-db-'));
+  const directory = mkdtempSync(path.join(process.env[DATABASES_DIR_ENV] ?? os.tmpdir(), 'byom-test-db-'));
   cpSync(template, directory, { recursive: true });
   const embedded = await startEmbeddedPostgres({ ...options, dataDir: directory });
   return {

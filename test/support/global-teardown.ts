@@ -1,13 +1,14 @@
 import { rmSync } from 'node:fs';
-import { EMBEDDED_TEMPLATE_ENV, TEMPLATE_ENV, dropDatabase, serverUrl } from './database';
+import { DATABASES_DIR_ENV, TEMPLATE_ENV, dropDatabase, serverUrl } from './database';
 import { RUN_LOG_DIR_ENV, findKeysInRunLogs, removeRunLogDirectory } from './run-logs';
 
 export default async function globalTeardown(): Promise<void> {
   const server = serverUrl();
   const template = process.env[TEMPLATE_ENV];
   if (server && template) await dropDatabase(server, template);
-  const embeddedTemplate = process.env[EMBEDDED_TEMPLATE_ENV];
-  if (embeddedTemplate) rmSync(embeddedTemplate, { recursive: true, force: true });
+  // The workers' and files' embedded databases (the template is kept for the next run).
+  const databases = process.env[DATABASES_DIR_ENV];
+  if (databases) rmSync(databases, { recursive: true, force: true });
 
   // The whole run's logs must never hold a provider key: failing here fails the run.
   const directory = process.env[RUN_LOG_DIR_ENV];

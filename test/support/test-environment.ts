@@ -2,7 +2,7 @@ import path from 'node:path';
 import { PerformanceObserver } from 'node:perf_hooks';
 import type { EnvironmentContext, JestEnvironmentConfig } from '@jest/environment';
 import { TestEnvironment } from 'jest-environment-node';
-import { EMBEDDED_TEMPLATE_ENV, WORKER_DATABASE_GLOBAL, type WorkerDatabase, workerDatabase } from './worker-database';
+import { DATABASES_DIR_ENV, EMBEDDED_TEMPLATE_ENV, WORKER_DATABASE_GLOBAL, type WorkerDatabase, workerDatabase } from './worker-database';
 
 /**
  * jest's node environment, and what a worker keeps from one test file to the next. This module is
@@ -18,8 +18,9 @@ let shared: WorkerDatabase | undefined;
 
 function sharedDatabase(): WorkerDatabase | undefined {
   const template = process.env[EMBEDDED_TEMPLATE_ENV];
-  if (!template) return undefined;
-  shared ??= workerDatabase(template, path.join(path.dirname(template), `${path.basename(template)}-worker-${process.pid}`));
+  const directory = process.env[DATABASES_DIR_ENV];
+  if (!template || !directory) return undefined;
+  shared ??= workerDatabase(template, path.join(directory, `worker-${process.pid}`));
   return shared;
 }
 

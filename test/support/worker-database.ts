@@ -3,6 +3,8 @@ import { type EmbeddedPostgres, startEmbeddedPostgres } from '../../src/database
 
 /** Without a server: a migrated embedded data directory that every test file copies. */
 export const EMBEDDED_TEMPLATE_ENV = 'BYOM_TEST_EMBEDDED_TEMPLATE';
+/** Without a server: the run's directory for embedded data directories (workers' and files' copies). */
+export const DATABASES_DIR_ENV = 'BYOM_TEST_DATABASES';
 /** Where the test environment puts the worker's embedded database for the test file. */
 export const WORKER_DATABASE_GLOBAL = '__byomWorkerDatabase';
 
