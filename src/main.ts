@@ -61,14 +61,18 @@ async function main(): Promise<void> {
   // The heavy modules (GraphQL, TypeORM, PGlite) load only once the directory and the port are
   // this process's, so a refusal is told at once.
   const { openDatabase } = require('./database/database') as typeof import('./database/database');
-  // The database opens while the GraphQL modules load: PGlite compiles its WebAssembly off the
-  // main thread, and a new data directory is made in a process of its own. Its connections wait
-  // for the modules, whose loading blocks the event loop (and would eat their connect timeout).
-  let modulesLoaded!: () => void;
-  const opening = openDatabase(config, logger, { connectAfter: new Promise<void>((resolve) => (modulesLoaded = resolve)) });
+  // The database opens while the GraphQL modules load and the schema is built, which need none:
+  // the embedded one starts in a thread of its own (a new data directory is made in a process of
+  // its own). Its connections wait for that work, which blocks the event loop (and would eat
+  // their connect timeout).
+  let mainThreadDone!: () => void;
+  const opening = openDatabase(config, logger, { connectAfter: new Promise<void>((resolve) => (mainThreadDone = resolve)) });
   opening.catch(() => undefined); // awaited below
-  const { createApp } = require('./server') as typeof import('./server');
-  modulesLoaded();
+  const { buildAppSchema, createApp } = require('./server') as typeof import('./server');
+  const schema = buildAppSchema(config);
+  schema.catch(() => undefined); // awaited below
+  await schema.catch(() => undefined);
+  mainThreadDone();
   let database: Database;
   try {
     database = await opening;
@@ -81,7 +85,7 @@ async function main(): Promise<void> {
   let app: App;
   let url: string;
   try {
-    app = await createApp({ config, dataSource: database.dataSource, logger, httpServer: { server: httpServer, startingListener } });
+    app = await createApp({ config, dataSource: database.dataSource, logger, httpServer: { server: httpServer, startingListener }, schema: await schema });
     url = await app.listen(config.port, config.host);
   } catch (error) {
     logger.fatal({ err: error }, 'cannot start the server');

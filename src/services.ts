@@ -1,4 +1,3 @@
-import type { DataSource } from 'typeorm';
 import { AgentService } from './agents/agent.service';
 import { AuditLogService } from './audit/audit-log.service';
 import { type Catalog, catalog as defaultCatalog } from './catalog/catalog';
@@ -33,7 +32,7 @@ export interface RoutingOptions {
   clock?: Clock;
 }
 
-export function createServices(dataSource: DataSource, config: Config, { catalog = defaultCatalog, clock = systemClock }: RoutingOptions = {}): Services {
+export function createServices(config: Config, { catalog = defaultCatalog, clock = systemClock }: RoutingOptions = {}): Services {
   const audit = new AuditLogService();
   const organizations = new OrganizationService(audit);
   const vault = new KeyVault(config.encryptionKeys);

@@ -3,7 +3,7 @@ import type { DataSource } from 'typeorm';
 import type { Config } from '../config';
 import type { Logger } from '../logger';
 import { closeUnansweredConnections, createDataSource, poolOf, READ_TIMEOUT_MARGIN_MS } from './data-source';
-import { EMBEDDED_POOL_SIZE, startEmbeddedPostgres } from './embedded-postgres';
+import { EMBEDDED_POOL_SIZE, startEmbeddedServer } from './embedded-thread';
 import { databaseFault } from './faults';
 import { answers, attachHealth, type DatabaseHealth } from './health';
 import { OutageLog } from './outage-log';
@@ -50,7 +50,7 @@ export async function openDatabase(config: Config, logger: Logger, { connectAfte
   const { statementTimeoutMs, lockTimeoutMs, idleInTransactionTimeoutMs, connectTimeoutMs } = config.databaseTimeouts;
   const embedded = config.databaseUrl
     ? undefined
-    : await startEmbeddedPostgres({ dataDir: embeddedDataDir(config), idleInTransactionTimeoutMs });
+    : await startEmbeddedServer({ dataDir: embeddedDataDir(config), idleInTransactionTimeoutMs });
   const url = config.databaseUrl ?? (embedded as { url: string }).url;
   const poolSize = embedded ? EMBEDDED_POOL_SIZE : config.databasePoolSize;
   let outages: OutageLog | undefined;

@@ -6,6 +6,8 @@ import path from 'node:path';
 import { PGlite } from '@electric-sql/pglite';
 import { PGLiteSocketHandler } from '@electric-sql/pglite-socket';
 
+export { EMBEDDED_POOL_SIZE } from './embedded-thread';
+
 export interface EmbeddedPostgres {
   /** A connection string for the `pg` driver, on a loopback port. */
   url: string;
@@ -275,4 +277,3 @@ class SessionQueue {
   async clearTransactionIfNeeded(): Promise<void> {}
 }
 
-export const EMBEDDED_POOL_SIZE = 1;
