@@ -4,13 +4,18 @@
  * time and only what changed since its last build, so `npm start` with nothing changed costs no
  * compile. Types are checked by `npm run typecheck` (tsc), which CI runs; swc only strips them.
  * The options are those jest uses (jest.config.js), so tests and the service run the same code.
- * Then the settings page: web/ into dist/web with Vite, only when a file of web/ (or the lock
- * file) is newer than the last build of it.
+ * Then the settings page, web/ into dist/web with Vite, only when a file of web/ (or the lock
+ * file) is newer than the last build of it; with --bundle (`npm run build`, and `npm start` after
+ * its service is ready), beside it, the service in one file (dist/service.js, by esbuild from
+ * dist/src: see SERVICE_BUNDLE) when a module of dist/src is newer than it.
+ *
+ * scripts/start.mjs imports this module to ask whether anything needs building (upToDate(),
+ * bundleStale()), which reads only file times.
  */
 import { mkdirSync, readdirSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const out = path.join(root, 'dist');
@@ -40,8 +45,8 @@ function sources(entry) {
 
 const mtime = (file) => statSync(file, { throwIfNoEntry: false })?.mtimeMs ?? -1;
 
-function build() {
-  const started = performance.now();
+/** The sources whose module in dist/ is older than they are, and the modules left by sources that are gone. */
+function compileState() {
   const newestSetting = Math.max(...settings.map((file) => mtime(path.join(root, file))));
   const files = inputs.flatMap(sources);
   const wanted = new Set(files.map((file) => file.replace(/\.ts$/, '.js')));
@@ -49,21 +54,27 @@ function build() {
     const built = mtime(path.join(out, file.replace(/\.ts$/, '.js')));
     return built < mtime(path.join(root, file)) || built < newestSetting;
   });
-
-  let removed = 0;
+  const orphans = [];
   for (const entry of inputs.filter((entry) => !entry.endsWith('.ts'))) {
     const dir = path.join(out, entry);
     if (!statSync(dir, { throwIfNoEntry: false })) continue;
     for (const name of readdirSync(dir, { recursive: true }).map(String)) {
       const relative = path.join(entry, name);
       // A source that was deleted or renamed leaves no module behind (migrations are found by glob).
-      if (relative.endsWith('.js') && !wanted.has(relative)) {
-        rmSync(path.join(out, relative));
-        rmSync(path.join(out, `${relative}.map`), { force: true });
-        removed += 1;
-      }
+      if (relative.endsWith('.js') && !wanted.has(relative)) orphans.push(relative);
     }
   }
+  return { stale, orphans, newestSetting, wanted };
+}
+
+function build() {
+  const started = performance.now();
+  const { stale, orphans } = compileState();
+  for (const relative of orphans) {
+    rmSync(path.join(out, relative));
+    rmSync(path.join(out, `${relative}.map`), { force: true });
+  }
+  const removed = orphans.length;
   if (stale.length === 0) return { compiled: 0, removed, ms: performance.now() - started };
 
   // Loaded only when something must be compiled.
@@ -97,15 +108,20 @@ const WEB_OUT = path.join(out, 'web');
 /** Written after each build of the page: its time is the build's. */
 const WEB_STAMP = path.join(WEB_OUT, '.built');
 
-/** Builds the settings page when its sources changed since the last build; false when it did not need to. */
-async function buildWeb() {
+/** True when the settings page's sources (or the lock file) are newer than its last build. */
+function webStale() {
   if (!statSync(WEB, { throwIfNoEntry: false })) return false;
-  const built = mtime(WEB_STAMP);
   const newest = Math.max(
     mtime(path.join(root, 'package-lock.json')),
     ...readdirSync(WEB, { recursive: true }).map((name) => mtime(path.join(WEB, String(name)))),
   );
-  if (built >= newest) return false;
+  return mtime(WEB_STAMP) < newest;
+}
+
+/** Builds the settings page when its sources changed since the last build; false when it did not need to. */
+async function buildWeb() {
+  if (!webStale()) return false;
+  const built = mtime(WEB_STAMP);
   let vite;
   try {
     vite = await import('vite');
@@ -119,12 +135,121 @@ async function buildWeb() {
   return true;
 }
 
-const { compiled, removed, ms } = build();
-if (compiled > 0 || removed > 0 || process.argv.includes('--verbose')) {
-  process.stderr.write(`build: ${compiled} file(s) compiled, ${removed} removed, ${Math.round(ms)} ms\n`);
+/**
+ * The service in one file, which `npm start` runs (scripts/start.mjs): esbuild bundles dist/src
+ * (swc's output, decorator metadata included) from main.js. Loading it reads one file instead of
+ * about 2,200 modules, each found, read and compiled on its own (about 480 ms of a start's module
+ * loading became 360 ms; with the code cache start.mjs keeps, 200 ms). `node dist/src/main.js`
+ * stays what it was: tests, CI's checks of a second process and production run it.
+ *
+ * Left outside, loaded from node_modules as before: what finds files of its own beside its
+ * modules (PGlite's WebAssembly and data, which the database's thread loads, not this file), and
+ * what start-up never loads (the GraphQL IDE's page, the provider SDKs on a first run, the
+ * tracing SDK: a start with tracing runs dist/src instead, whose modules its hooks can patch).
+ */
+export const SERVICE_BUNDLE = path.join(out, 'service.js');
+const BUNDLE_ENTRY = path.join(out, 'src', 'main.js');
+const BUNDLE_EXTERNAL = [
+  '@electric-sql/pglite',
+  '@electric-sql/pglite-socket',
+  'pg-native',
+  '@graphql-yoga/render-graphiql',
+  '@anthropic-ai/sdk',
+  'openai',
+  '@opentelemetry/*',
+];
+
+/** True when a module of dist/src (or a setting of the build) is newer than the bundle. */
+function bundleStale() {
+  const built = mtime(SERVICE_BUNDLE);
+  if (built < 0) return true;
+  const newestSetting = Math.max(...settings.map((file) => mtime(path.join(root, file))));
+  if (built < newestSetting) return true;
+  const dir = path.join(out, 'src');
+  return readdirSync(dir, { recursive: true }).some((name) => String(name).endsWith('.js') && mtime(path.join(dir, String(name))) > built);
 }
-const webStarted = performance.now();
-const webBuilt = await buildWeb();
-if (webBuilt || process.argv.includes('--verbose')) {
-  process.stderr.write(`build: settings page ${webBuilt ? 'built' : statSync(WEB_STAMP, { throwIfNoEntry: false }) ? 'up to date' : 'absent'}, ${Math.round(performance.now() - webStarted)} ms\n`);
+
+async function buildBundle() {
+  if (!bundleStale()) return false;
+  let esbuild;
+  try {
+    esbuild = await import('esbuild');
+  } catch {
+    // An install without devDependencies: start.mjs runs dist/src/main.js instead.
+    rmSync(SERVICE_BUNDLE, { force: true });
+    return false;
+  }
+  const bundleDir = path.dirname(SERVICE_BUNDLE);
+  // A module of dist/src that finds files from its own directory (the migrations, the settings
+  // page) keeps that directory in the bundle.
+  const ownDirectories = {
+    name: 'own-directories',
+    setup(build) {
+      build.onLoad({ filter: /[\\/]dist[\\/]src[\\/].*\.js$/ }, async (args) => {
+        const { readFileSync } = await import('node:fs');
+        let contents = readFileSync(args.path, 'utf8');
+        if (/\b__dirname\b/.test(contents)) {
+          const relative = path.relative(bundleDir, path.dirname(args.path)).split(path.sep).join('/');
+          contents = `const __dirname = require("node:path").join(__service_dir, ${JSON.stringify(relative)});\n${contents}`;
+        }
+        return { contents, loader: 'js' };
+      });
+    },
+  };
+  const result = await esbuild.build({
+    entryPoints: [BUNDLE_ENTRY],
+    bundle: true,
+    platform: 'node',
+    format: 'cjs',
+    target: 'node20',
+    external: BUNDLE_EXTERNAL,
+    // The file is the function that start.mjs calls as Node.js calls a CommonJS module: compiled
+    // as it stands, without a wrapped copy of its 11 MB (`node dist/service.js` does nothing).
+    banner: { js: '(function (exports, require, module, __filename, __dirname) {\nconst __service_dir = __dirname;' },
+    footer: { js: '})' },
+    plugins: [ownDirectories],
+    // type-graphql names GraphQL types after classes.
+    keepNames: true,
+    write: false,
+    logLevel: 'warning',
+    outfile: SERVICE_BUNDLE,
+  });
+  // esbuild escapes what is not ASCII in code, not in comments: a comment's ellipsis would make
+  // V8 keep the whole source as two bytes a character (23 MB instead of 11).
+  const text = result.outputFiles[0].text.replace(/[^\x00-\x7f]/g, (char) => `\\u${char.charCodeAt(0).toString(16).padStart(4, '0')}`);
+  writeAtomically(SERVICE_BUNDLE, text);
+  return true;
 }
+
+/**
+ * Whether dist/ holds a build of every source and of the settings page (the bundle aside: see
+ * bundleStale). Reads file times only.
+ */
+export function upToDate() {
+  const { stale, orphans } = compileState();
+  return stale.length === 0 && orphans.length === 0 && !webStale();
+}
+
+export { bundleStale };
+
+async function main() {
+  const verbose = process.argv.includes('--verbose');
+  const { compiled, removed, ms } = build();
+  if (compiled > 0 || removed > 0 || verbose) {
+    process.stderr.write(`build: ${compiled} file(s) compiled, ${removed} removed, ${Math.round(ms)} ms\n`);
+  }
+  const timed = async (work) => {
+    const started = performance.now();
+    return { done: await work(), ms: Math.round(performance.now() - started) };
+  };
+  // Side by side: esbuild works in a process of its own, Vite mostly in native code.
+  const [bundle, web] = await Promise.all([timed(async () => process.argv.includes('--bundle') && buildBundle()), timed(buildWeb)]);
+  if (bundle.done || (verbose && process.argv.includes('--bundle'))) {
+    process.stderr.write(`build: service bundle ${bundle.done ? 'built' : statSync(SERVICE_BUNDLE, { throwIfNoEntry: false }) ? 'up to date' : 'absent'}, ${bundle.ms} ms\n`);
+  }
+  if (web.done || verbose) {
+    process.stderr.write(`build: settings page ${web.done ? 'built' : statSync(WEB_STAMP, { throwIfNoEntry: false }) ? 'up to date' : 'absent'}, ${web.ms} ms\n`);
+  }
+}
+
+if (process.argv[1] && import.meta.url === pathToFileURL(path.resolve(process.argv[1])).href) await main();

@@ -93,6 +93,8 @@ async function main(): Promise<void> {
     process.exit(1);
   }
   logger.info({ url, startupMs: Math.round(performance.now() - startedAt) }, `byom-subgraph ready at ${url}`);
+  // scripts/start.mjs writes its code cache now, when start-up has compiled what it needs.
+  (process as NodeJS.EventEmitter).emit('byom:ready');
 
   let shuttingDown = false;
   const shutdown = async (signal: string) => {
