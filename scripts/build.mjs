@@ -5,12 +5,12 @@
  * compile. Types are checked by `npm run typecheck` (tsc), which CI runs; swc only strips them.
  * The options are those jest uses (jest.config.js), so tests and the service run the same code.
  * Then the settings page, web/ into dist/web with Vite, only when a file of web/ (or the lock
- * file) is newer than the last build of it; with --bundle (`npm run build`, and `npm start` after
- * its service is ready), beside it, the service in one file (dist/service.js, by esbuild from
- * dist/src: see SERVICE_BUNDLE) when a module of dist/src is newer than it.
+ * file) is newer than the last build of it; with --bundle (`npm run build`), beside it, the
+ * service in one file (dist/service.js, by esbuild from dist/src: see SERVICE_BUNDLE) when a
+ * module of dist/src is newer than it. --only= builds some of the three (see parts()).
  *
- * scripts/start.mjs imports this module to ask whether anything needs building (upToDate(),
- * bundleStale()), which reads only file times.
+ * scripts/start.mjs imports this module to ask what needs building (sourcesUpToDate(),
+ * webStale(), bundleStale()), which reads only file times.
  */
 import { mkdirSync, readdirSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
@@ -221,33 +221,43 @@ async function buildBundle() {
   return true;
 }
 
-/**
- * Whether dist/ holds a build of every source and of the settings page (the bundle aside: see
- * bundleStale). Reads file times only.
- */
-export function upToDate() {
+/** Whether every source has its module in dist/, and no module is left of a source that is gone. Reads file times only. */
+export function sourcesUpToDate() {
   const { stale, orphans } = compileState();
-  return stale.length === 0 && orphans.length === 0 && !webStale();
+  return stale.length === 0 && orphans.length === 0;
 }
 
-export { bundleStale };
+export { bundleStale, webStale };
+
+/**
+ * What to build: the sources and the settings page unless told otherwise; with --bundle the
+ * bundle as well; with --only=sources,web,bundle (any of them) those alone.
+ */
+function parts(argv) {
+  const only = argv.find((arg) => arg.startsWith('--only='));
+  if (only) return new Set(only.slice('--only='.length).split(','));
+  return new Set(['sources', 'web', ...(argv.includes('--bundle') ? ['bundle'] : [])]);
+}
 
 async function main() {
   const verbose = process.argv.includes('--verbose');
-  const { compiled, removed, ms } = build();
-  if (compiled > 0 || removed > 0 || verbose) {
-    process.stderr.write(`build: ${compiled} file(s) compiled, ${removed} removed, ${Math.round(ms)} ms\n`);
+  const wanted = parts(process.argv);
+  if (wanted.has('sources')) {
+    const { compiled, removed, ms } = build();
+    if (compiled > 0 || removed > 0 || verbose) {
+      process.stderr.write(`build: ${compiled} file(s) compiled, ${removed} removed, ${Math.round(ms)} ms\n`);
+    }
   }
-  const timed = async (work) => {
+  const timed = async (part, work) => {
     const started = performance.now();
-    return { done: await work(), ms: Math.round(performance.now() - started) };
+    return { done: wanted.has(part) && (await work()), ms: Math.round(performance.now() - started) };
   };
   // Side by side: esbuild works in a process of its own, Vite mostly in native code.
-  const [bundle, web] = await Promise.all([timed(async () => process.argv.includes('--bundle') && buildBundle()), timed(buildWeb)]);
-  if (bundle.done || (verbose && process.argv.includes('--bundle'))) {
+  const [bundle, web] = await Promise.all([timed('bundle', buildBundle), timed('web', buildWeb)]);
+  if (bundle.done || (verbose && wanted.has('bundle'))) {
     process.stderr.write(`build: service bundle ${bundle.done ? 'built' : statSync(SERVICE_BUNDLE, { throwIfNoEntry: false }) ? 'up to date' : 'absent'}, ${bundle.ms} ms\n`);
   }
-  if (web.done || verbose) {
+  if (web.done || (verbose && wanted.has('web'))) {
     process.stderr.write(`build: settings page ${web.done ? 'built' : statSync(WEB_STAMP, { throwIfNoEntry: false }) ? 'up to date' : 'absent'}, ${web.ms} ms\n`);
   }
 }

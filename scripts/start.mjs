@@ -1,13 +1,15 @@
 #!/usr/bin/env node
 /**
- * `npm start`: builds what changed (scripts/build.mjs, in a process of its own, and only when
- * something did: the check reads file times), then runs the service in this process, from
+ * `npm start`: compiles the sources that changed (scripts/build.mjs, in a process of its own, and
+ * only when one did: the check reads file times), then runs the service in this process, from
  * dist/service.js, the bundle of dist/src, with a V8 code cache.
  *
  * When the bundle is older than dist/src (a source changed, or a new clone), this start runs
  * dist/src/main.js, as `npm start` did before the bundle, and bundles once the service is ready
  * (in a process of its own, at a low priority): bundling (about a second) is not waited for, and
- * the next start runs the bundle.
+ * the next start runs the bundle. A settings page older than web/ is built beside the start
+ * (Vite, about a second, in a process of its own): until it is, the page answers 503; a new
+ * clone's first start makes its database meanwhile, which takes longer.
  *
  * The cache (dist/service.cache) is written once the service is ready, so it holds the bytecode
  * of every function that starting it compiled, not only of the bundle's top level; it is tied to
@@ -24,7 +26,7 @@ import Module from 'node:module';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import vm from 'node:vm';
-import { SERVICE_BUNDLE, bundleStale, upToDate } from './build.mjs';
+import { SERVICE_BUNDLE, bundleStale, sourcesUpToDate, webStale } from './build.mjs';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const require = createRequire(import.meta.url);
@@ -32,11 +34,13 @@ const CACHE = path.join(root, 'dist', 'service.cache');
 /** Emitted on `process` by main.ts once the service is ready. */
 const READY_EVENT = 'byom:ready';
 
-if (!upToDate()) {
-  // Vite, swc and esbuild stay out of the service's process.
-  const built = spawnSync(process.execPath, [path.join(root, 'scripts', 'build.mjs')], { cwd: root, stdio: 'inherit' });
+// swc, Vite and esbuild stay out of the service's process.
+const BUILD = path.join(root, 'scripts', 'build.mjs');
+if (!sourcesUpToDate()) {
+  const built = spawnSync(process.execPath, [BUILD, '--only=sources'], { cwd: root, stdio: 'inherit' });
   if (built.status !== 0) process.exit(built.status ?? 1);
 }
+if (webStale()) spawn(process.execPath, [BUILD, '--only=web'], { cwd: root, stdio: ['ignore', 'ignore', 'inherit'] }).unref();
 
 const { tracingPlan } = require(path.join(root, 'dist', 'src', 'telemetry', 'tracing-plan.js'));
 if (bundleStale()) {
@@ -49,7 +53,7 @@ if (bundleStale()) {
 }
 
 function bundleForNextStart() {
-  const child = spawn(process.execPath, [path.join(root, 'scripts', 'build.mjs'), '--bundle'], { cwd: root, stdio: ['ignore', 'ignore', 'inherit'] });
+  const child = spawn(process.execPath, [BUILD, '--only=bundle'], { cwd: root, stdio: ['ignore', 'ignore', 'inherit'] });
   try {
     os.setPriority(child.pid, 10);
   } catch {

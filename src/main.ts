@@ -58,15 +58,17 @@ async function main(): Promise<void> {
   const logger = createLogger(config.logLevel, { pretty: config.prettyLogs });
   for (const notice of notices) logger.warn(notice);
 
-  // The heavy modules (GraphQL, TypeORM, PGlite) load only once the directory and the port are
-  // this process's, so a refusal is told at once.
+  // The embedded database starts first, in a thread of its own (a new data directory is made in
+  // a process of its own), and opens while the heavy modules (GraphQL, TypeORM) load and the
+  // schema is built, which need none. They load only once the directory and the port are this
+  // process's, so a refusal is told at once. The connections wait for that work, which blocks
+  // the event loop (and would eat their connect timeout).
+  const { startEmbedded } = require('./database/embedded-thread') as typeof import('./database/embedded-thread');
+  const embedded = config.databaseUrl ? undefined : startEmbedded(config);
+  embedded?.catch(() => undefined); // awaited by openDatabase
   const { openDatabase } = require('./database/database') as typeof import('./database/database');
-  // The database opens while the GraphQL modules load and the schema is built, which need none:
-  // the embedded one starts in a thread of its own (a new data directory is made in a process of
-  // its own). Its connections wait for that work, which blocks the event loop (and would eat
-  // their connect timeout).
   let mainThreadDone!: () => void;
-  const opening = openDatabase(config, logger, { connectAfter: new Promise<void>((resolve) => (mainThreadDone = resolve)) });
+  const opening = openDatabase(config, logger, { connectAfter: new Promise<void>((resolve) => (mainThreadDone = resolve)), embedded });
   opening.catch(() => undefined); // awaited below
   const { buildAppSchema, createApp } = require('./server') as typeof import('./server');
   const schema = buildAppSchema(config);

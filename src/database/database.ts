@@ -1,9 +1,8 @@
-import path from 'node:path';
 import type { DataSource } from 'typeorm';
 import type { Config } from '../config';
 import type { Logger } from '../logger';
 import { closeUnansweredConnections, createDataSource, poolOf, READ_TIMEOUT_MARGIN_MS } from './data-source';
-import { EMBEDDED_POOL_SIZE, startEmbeddedServer } from './embedded-thread';
+import { EMBEDDED_POOL_SIZE, type EmbeddedServer, embeddedDataDir, startEmbedded } from './embedded-thread';
 import { databaseFault } from './faults';
 import { answers, attachHealth, type DatabaseHealth } from './health';
 import { OutageLog } from './outage-log';
@@ -43,14 +42,17 @@ export interface OpenOptions {
    * WebAssembly off the main thread meanwhile.
    */
   connectAfter?: Promise<unknown>;
+  /**
+   * The embedded database, started already (start-up starts it before it loads the modules that
+   * openDatabase needs); started here otherwise. Unused with DATABASE_URL.
+   */
+  embedded?: Promise<EmbeddedServer>;
 }
 
-export async function openDatabase(config: Config, logger: Logger, { connectAfter }: OpenOptions = {}): Promise<Database> {
+export async function openDatabase(config: Config, logger: Logger, { connectAfter, embedded: started }: OpenOptions = {}): Promise<Database> {
   const sqlLogger = new SqlLogger(logger.child({ component: 'sql' }));
   const { statementTimeoutMs, lockTimeoutMs, idleInTransactionTimeoutMs, connectTimeoutMs } = config.databaseTimeouts;
-  const embedded = config.databaseUrl
-    ? undefined
-    : await startEmbeddedServer({ dataDir: embeddedDataDir(config), idleInTransactionTimeoutMs });
+  const embedded = config.databaseUrl ? undefined : await (started ?? startEmbedded(config));
   const url = config.databaseUrl ?? (embedded as { url: string }).url;
   const poolSize = embedded ? EMBEDDED_POOL_SIZE : config.databasePoolSize;
   let outages: OutageLog | undefined;
@@ -109,7 +111,7 @@ async function migrateOnConnectionsOfTheirOwn(url: string, poolSize: number, con
   }
 }
 
-export const embeddedDataDir = (config: Pick<Config, 'dataDir'>): string => path.join(config.dataDir, 'pglite');
+export { embeddedDataDir };
 
 
 /**

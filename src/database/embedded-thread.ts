@@ -2,6 +2,7 @@ import { once } from 'node:events';
 import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { Worker } from 'node:worker_threads';
+import type { Config } from '../config';
 import type { EmbeddedPostgresOptions } from './embedded-postgres';
 
 /** One connection at a time: the embedded database is a single session (see startEmbeddedPostgres). */
@@ -17,6 +18,12 @@ export interface EmbeddedServer {
 export type WorkerReport = { url: string } | { error: { message: string; stack?: string } };
 
 const WORKER = path.join(__dirname, 'embedded-worker.js');
+
+export const embeddedDataDir = (config: Pick<Config, 'dataDir'>): string => path.join(config.dataDir, 'pglite');
+
+/** The service's embedded database, under its data directory, with its idle-in-transaction timeout. */
+export const startEmbedded = (config: Pick<Config, 'dataDir' | 'databaseTimeouts'>): Promise<EmbeddedServer> =>
+  startEmbeddedServer({ dataDir: embeddedDataDir(config), idleInTransactionTimeoutMs: config.databaseTimeouts.idleInTransactionTimeoutMs });
 
 /**
  * The embedded PostgreSQL of startEmbeddedPostgres, in a thread of its own: opening it (compiling
