@@ -7,13 +7,15 @@
  * Then the settings page, web/ into dist/web with Vite, only when a file of web/ (or the lock
  * file) is newer than the last build of it; with --bundle (`npm run build`), beside it, the
  * service in one file (dist/service.js, by esbuild from dist/src: see SERVICE_BUNDLE) when a
- * module of dist/src is newer than it. --only= builds some of the three (see parts()).
+ * module of dist/src is newer than it. --only= builds some of the three (see parts());
+ * --background lowers the build's priority (npm start's builds beside the service).
  *
  * scripts/start.mjs imports this module to ask what needs building (sourcesUpToDate(),
  * webStale(), bundleStale()), which reads only file times.
  */
 import { mkdirSync, readdirSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
+import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 
@@ -240,6 +242,14 @@ function parts(argv) {
 }
 
 async function main() {
+  if (process.argv.includes('--background')) {
+    // Before esbuild's process and Vite's threads exist, which take this priority on.
+    try {
+      os.setPriority(10);
+    } catch {
+      // not allowed: the build runs at the priority it was given
+    }
+  }
   const verbose = process.argv.includes('--verbose');
   const wanted = parts(process.argv);
   if (wanted.has('sources')) {

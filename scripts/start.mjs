@@ -19,7 +19,6 @@
  * never does. So does a start without the bundle (an install without devDependencies).
  */
 import { spawn, spawnSync } from 'node:child_process';
-import os from 'node:os';
 import { readFileSync, renameSync, statSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import Module from 'node:module';
@@ -40,7 +39,8 @@ if (!sourcesUpToDate()) {
   const built = spawnSync(process.execPath, [BUILD, '--only=sources'], { cwd: root, stdio: 'inherit' });
   if (built.status !== 0) process.exit(built.status ?? 1);
 }
-if (webStale()) spawn(process.execPath, [BUILD, '--only=web'], { cwd: root, stdio: ['ignore', 'ignore', 'inherit'] }).unref();
+// At a low priority: on a new clone it shares the cores with making the database, which the start waits for.
+if (webStale()) background(['--only=web']);
 
 const { tracingPlan } = require(path.join(root, 'dist', 'src', 'telemetry', 'tracing-plan.js'));
 if (bundleStale()) {
@@ -53,14 +53,12 @@ if (bundleStale()) {
 }
 
 function bundleForNextStart() {
-  const child = spawn(process.execPath, [BUILD, '--only=bundle'], { cwd: root, stdio: ['ignore', 'ignore', 'inherit'] });
-  try {
-    os.setPriority(child.pid, 10);
-  } catch {
-    // gone already, or not allowed: it runs at the service's priority
-  }
-  // The service does not wait for it to stop.
-  child.unref();
+  background(['--only=bundle']);
+}
+
+/** Runs build.mjs in a process of its own at a low priority; the service does not wait for it to stop. */
+function background(args) {
+  spawn(process.execPath, [BUILD, ...args, '--background'], { cwd: root, stdio: ['ignore', 'ignore', 'inherit'] }).unref();
 }
 
 function runBundle(bundle) {
