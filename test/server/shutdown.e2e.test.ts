@@ -50,10 +50,11 @@ async function startService(dataDir: string, standIn: ProviderStandIn): Promise<
   return { child, url: await untilReady(child, () => output), output: () => output };
 }
 
+/** Its exit status, once all it wrote is read: 'exit' can come before the last of its output. */
 async function exitOf(child: ChildProcessWithoutNullStreams): Promise<number | null> {
-  if (child.exitCode !== null) return child.exitCode;
-  const [code] = await once(child, 'exit');
-  return code;
+  const closed = child.exitCode !== null && child.stdout.closed && child.stderr.closed;
+  if (!closed) await once(child, 'close');
+  return child.exitCode;
 }
 
 async function graphql(service: Service, token: string, query: string, variables: Record<string, unknown> = {}) {
