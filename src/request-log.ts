@@ -1,6 +1,5 @@
 import { randomUUID } from 'node:crypto';
 import type http from 'node:http';
-import type { RequestHandler } from 'express';
 import pino from 'pino';
 import { loggedHeaders } from './http-limits';
 import type { Logger } from './logger';
@@ -46,7 +45,7 @@ const shownResponse = (res: http.ServerResponse) => ({ statusCode: res.headersSe
  * ids, the standard serializers before the service's own, and the ids stringified again at the
  * end to compare them.
  */
-export function requestLogging(logger: Logger, options: RequestLogOptions): RequestHandler {
+export function requestLogging(logger: Logger, options: RequestLogOptions): (req: http.IncomingMessage, res: http.ServerResponse, next: () => void) => void {
   return (req, res, next) => {
     const given = req.headers['x-request-id'];
     const id = typeof given === 'string' && REQUEST_ID.test(given) ? given : randomUUID();
