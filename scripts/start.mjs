@@ -56,9 +56,15 @@ function bundleForNextStart() {
   background(['--only=bundle']);
 }
 
-/** Runs build.mjs in a process of its own at a low priority; the service does not wait for it to stop. */
+/**
+ * Runs build.mjs in a process of its own at a low priority, which the service does not wait for.
+ * Detached, in a process group of its own: a service stopped at once (Ctrl-C) leaves it to finish
+ * (a second or two), instead of the next start finding the bundle still stale. It tells nothing
+ * (a terminal may be the shell's again by then): a page that failed to build answers 503 saying
+ * to run `npm run build`, which shows why.
+ */
 function background(args) {
-  spawn(process.execPath, [BUILD, ...args, '--background'], { cwd: root, stdio: ['ignore', 'ignore', 'inherit'] }).unref();
+  spawn(process.execPath, [BUILD, ...args, '--background'], { cwd: root, stdio: 'ignore', detached: true }).unref();
 }
 
 function runBundle(bundle) {
