@@ -6,9 +6,9 @@
 import 'reflect-metadata';
 import { parseConfig } from './src/config';
 import { DataDirLockedError, claimDataDir } from './src/database/data-dir-lock';
-import { embeddedDataDir } from './src/database/database';
 import { createDataSource } from './src/database/data-source';
 import { EMBEDDED_POOL_SIZE, startEmbeddedPostgres } from './src/database/embedded-postgres';
+import { embeddedDataDir } from './src/database/embedded-thread';
 
 async function cliDataSource() {
   const config = parseConfig(process.env);

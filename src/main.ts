@@ -72,8 +72,7 @@ async function main(): Promise<void> {
   opening.catch(() => undefined); // awaited below
   const { buildAppSchema, createApp } = require('./server') as typeof import('./server');
   const schema = buildAppSchema(config);
-  schema.catch(() => undefined); // awaited below
-  await schema.catch(() => undefined);
+  await schema.catch(() => undefined); // its failure is told by createApp below
   mainThreadDone();
   let database: Database;
   try {

@@ -111,9 +111,6 @@ async function migrateOnConnectionsOfTheirOwn(url: string, poolSize: number, con
   }
 }
 
-export { embeddedDataDir };
-
-
 /**
  * Applies pending migrations, each in its own transaction. With `lock`, a session-level
  * advisory lock keeps two instances from migrating at once (a pool of one connection, as the

@@ -56,7 +56,6 @@ const EMPTY_TABLES = `
 
 interface Copy {
   embedded: EmbeddedPostgres;
-  directory: string;
   fingerprint: string;
 }
 
@@ -73,12 +72,12 @@ export function workerDatabase(template: string, directory: string): WorkerDatab
     rmSync(directory, { recursive: true, force: true });
     cpSync(template, directory, { recursive: true });
     const embedded = await startEmbeddedPostgres({ dataDir: directory });
-    return { embedded, directory, fingerprint: await fingerprintOf(embedded) };
+    return { embedded, fingerprint: await fingerprintOf(embedded) };
   }
 
   async function discard(old: Copy): Promise<void> {
     await old.embedded.stop().catch(() => undefined);
-    rmSync(old.directory, { recursive: true, force: true });
+    rmSync(directory, { recursive: true, force: true });
   }
 
   /** The database as the template left it: emptied, or a new copy when its schema changed. */
@@ -92,8 +91,6 @@ export function workerDatabase(template: string, directory: string): WorkerDatab
     await current.embedded.db.exec(EMPTY_TABLES);
     return current;
   }
-
-  process.once('exit', () => rmSync(directory, { recursive: true, force: true }));
 
   return {
     async acquire() {

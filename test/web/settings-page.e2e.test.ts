@@ -1,14 +1,12 @@
-import { type ChildProcessWithoutNullStreams, execFileSync, spawn } from 'node:child_process';
-import { once } from 'node:events';
 import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 import { type Browser, type BrowserContext, chromium, type Page } from 'playwright-core';
 import { signDevToken } from '../../src/auth/dev-token';
 import { CHROMIUM, CHROMIUM_ARGS, describeInBrowser as describeInBrowserFor, haveChromium } from '../support/chromium';
-import { untilReady } from '../support/built-server';
+import { type BuiltServer, startBuiltServer } from '../support/built-server';
 import { createTestDatabase, type TestDatabase } from '../support/database';
-import { makeTestKey, type ProviderStandIn, startProviderStandIn } from '../support/provider-stand-in';
-import { TEST_ENCRYPTION_KEYS, TEST_JWT_SECRET } from '../support/test-server';
+import { makeTestKey, type ProviderStandIn, standInEnv, startProviderStandIn } from '../support/provider-stand-in';
+import { TEST_JWT_SECRET } from '../support/test-server';
 
 /**
  * The Models settings page (DESIGN.md section 12) in Debian's Chromium, against the built service
@@ -28,42 +26,21 @@ export const SCREENSHOTS = path.join(ROOT, 'test', '.screenshots');
 
 const describeInBrowser = describeInBrowserFor('the settings page tests');
 
-interface Service {
-  child: ChildProcessWithoutNullStreams;
-  origin: string;
-  output: () => string;
-}
-
-async function startService(database: TestDatabase, standIn: ProviderStandIn): Promise<Service> {
-  const { DATABASE_URL: _url, TEST_DATABASE_URL: _test, NODE_OPTIONS: _options, ...rest } = process.env;
-  const child = spawn(process.execPath, [path.join(ROOT, 'dist/src/main.js')], {
-    cwd: ROOT,
-    env: {
-      ...rest,
-      NODE_ENV: 'development',
-      LOG_LEVEL: 'info',
-      LOG_FORMAT: 'json',
-      PORT: '0',
-      DATABASE_URL: database.url,
-      DATABASE_POOL_SIZE: String(database.poolSize),
-      // A loaded machine (the suite runs two files at a time) may take a while to connect.
-      DATABASE_CONNECT_TIMEOUT_MS: '15000',
-      AUTH_JWT_SECRET: TEST_JWT_SECRET,
-      BYOM_ENCRYPTION_KEYS: TEST_ENCRYPTION_KEYS,
-      ANTHROPIC_BASE_URL: standIn.anthropicBaseUrl,
-      OPENAI_BASE_URL: standIn.openaiBaseUrl,
-    },
-  });
-  let output = '';
-  child.stdout.on('data', (chunk) => (output += chunk));
-  child.stderr.on('data', (chunk) => (output += chunk));
-  return { child, origin: new URL(await untilReady(child, () => output)).origin, output: () => output };
+/** The built service, as `npm start` runs it, on the test database, with the stand-in for the providers. */
+async function startService(database: TestDatabase, standIn: ProviderStandIn): Promise<BuiltServer> {
+  return startBuiltServer(
+    database.url,
+    // A loaded machine (the suite runs two files at a time) may take a while to connect.
+    { NODE_ENV: 'development', DATABASE_CONNECT_TIMEOUT_MS: '15000', ...standInEnv(standIn) },
+    { poolSize: database.poolSize },
+  );
 }
 
 describeInBrowser('the Models settings page in a browser', () => {
   let database: TestDatabase;
   let standIn: ProviderStandIn;
-  let service: Service;
+  let service: BuiltServer;
+  let origin: string;
   let browser: Browser;
   const contexts: BrowserContext[] = [];
   const pageErrors: string[] = [];
@@ -76,7 +53,7 @@ describeInBrowser('the Models settings page in a browser', () => {
   const token = (sub: string, operator = false) => signDevToken(TEST_JWT_SECRET, { sub, operator });
 
   async function api(as: string, query: string, variables: Record<string, unknown> = {}, operator = false) {
-    const response = await fetch(`${service.origin}/graphql`, {
+    const response = await fetch(`${origin}/graphql`, {
       method: 'POST',
       headers: { 'content-type': 'application/json', authorization: `Bearer ${await token(as, operator)}` },
       body: JSON.stringify({ query, variables }),
@@ -100,7 +77,7 @@ describeInBrowser('the Models settings page in a browser', () => {
     contexts.push(context);
     const page = await context.newPage();
     page.on('pageerror', (error) => pageErrors.push(`${as}: ${error.message}`));
-    await page.goto(`${service.origin}/settings/organization/models?organization=${organizationId}#token=${await token(as)}`);
+    await page.goto(`${origin}/settings/organization/models?organization=${organizationId}#token=${await token(as)}`);
     await page.getByRole('heading', { level: 1, name: 'Models' }).waitFor();
     await page.getByText('Loading…').waitFor({ state: 'detached' });
     return page;
@@ -117,10 +94,10 @@ describeInBrowser('the Models settings page in a browser', () => {
   beforeAll(async () => {
     if (!haveChromium) throw new Error(`${CHROMIUM} is missing: CI must install chromium (apt-get install -y chromium)`);
     mkdirSync(SCREENSHOTS, { recursive: true });
-    // What `npm start` runs first: the service and, when its sources changed, the page.
-    execFileSync(process.execPath, [path.join(ROOT, 'scripts/build.mjs')], { cwd: ROOT });
     [database, standIn] = await Promise.all([createTestDatabase(), startProviderStandIn({ acceptKeys: [anthropicKey, openaiKey] })]);
+    // Built first (the service and, when its sources changed, the page), as `npm start` does.
     service = await startService(database, standIn);
+    origin = new URL(service.url).origin;
     browser = await chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS, headless: true, timeout: 20_000 });
 
     acme = await createOrganization('Acme');
@@ -139,10 +116,7 @@ describeInBrowser('the Models settings page in a browser', () => {
   });
   afterAll(async () => {
     await browser?.close();
-    if (service && service.child.exitCode === null) {
-      service.child.kill('SIGTERM');
-      await once(service.child, 'exit');
-    }
+    await service?.stop();
     await standIn?.close();
     await database?.drop();
   });
@@ -154,7 +128,7 @@ describeInBrowser('the Models settings page in a browser', () => {
   it('shows an admin without connections Connect Anthropic and Connect OpenAI; a rejected key is told in the dialog and stores nothing; an accepted one shows its hint and VERIFIED, never the key', async () => {
     const page = await open('acme-admin', acme);
     // The token left the address bar and stays with the tab.
-    expect(page.url()).toBe(`${service.origin}/settings/organization/models?organization=${acme}`);
+    expect(page.url()).toBe(`${origin}/settings/organization/models?organization=${acme}`);
     expect(await page.evaluate(() => sessionStorage.getItem('byom.settings.token'))).toMatch(/^ey/);
     await page.getByRole('button', { name: 'Connect Anthropic' }).waitFor();
     await page.getByRole('button', { name: 'Connect OpenAI' }).waitFor();
