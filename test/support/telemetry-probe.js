@@ -4,7 +4,7 @@
  * registrations of OpenTelemetry's API, and whether require or the module loader was hooked.
  */
 const Module = require('node:module');
-const { writeFileSync } = require('node:fs');
+const { renameSync, writeFileSync } = require('node:fs');
 
 const originalRequire = Module.prototype.require;
 const originalLoad = Module._load;
@@ -12,12 +12,15 @@ const originalCompile = Module.prototype._compile;
 
 process.on('SIGUSR2', () => {
   const registered = globalThis[Symbol.for('opentelemetry.js.api.1')];
+  // Written beside, then renamed: the test reads the file as soon as it exists.
+  const partial = `${process.env.TELEMETRY_PROBE_FILE}.partial`;
   writeFileSync(
-    process.env.TELEMETRY_PROBE_FILE,
+    partial,
     JSON.stringify({
       modules: Object.keys(require.cache).filter((file) => file.includes('/@opentelemetry/')),
       globals: registered ? Object.keys(registered).filter((key) => key !== 'version') : [],
       requireHooked: Module.prototype.require !== originalRequire || Module._load !== originalLoad || Module.prototype._compile !== originalCompile,
     }),
   );
+  renameSync(partial, process.env.TELEMETRY_PROBE_FILE);
 });
