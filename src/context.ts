@@ -36,32 +36,85 @@ export interface RequestContext {
   signal?: AbortSignal;
 }
 
+/**
+ * The context of one request. Its parts are made when first read: a request that reads no data
+ * (the catalog) needs no repositories or loaders, one that calls no provider no abort signal, one
+ * that logs nothing but its last line no child logger (src/request-log.ts).
+ */
+class LazyRequestContext implements RequestContext {
+  readonly principal: Principal | null;
+  readonly authFailure: string | undefined;
+  private madeRepos?: Repositories;
+  private madeLoaders?: Loaders;
+  private madeAccess?: Access;
+  private madeSignal?: AbortSignal;
+
+  constructor(
+    private readonly dataSource: DataSource,
+    private readonly catalog: Catalog,
+    authentication: Authentication,
+    readonly requestId: string,
+    private readonly logOf: () => Logger,
+    private readonly signalOf: (() => AbortSignal) | undefined,
+  ) {
+    this.principal = authentication.principal;
+    this.authFailure = authentication.principal ? undefined : authentication.failure;
+  }
+
+  get log(): Logger {
+    return this.logOf();
+  }
+
+  get repos(): Repositories {
+    this.madeRepos ??= createRepositories(this.dataSource);
+    return this.madeRepos;
+  }
+
+  get loaders(): Loaders {
+    if (!this.madeLoaders) {
+      const { repos } = this;
+      const organizations = createOrganizationLoaders(repos.organizations);
+      this.madeLoaders = {
+        organizations,
+        connections: createConnectionLoaders(repos.connections),
+        audit: createAuditLoaders(repos.audit),
+        modelSettings: createModelSettingsLoaders(repos.modelSettings, this.catalog, organizations, this.principal?.userId ?? null),
+        agents: createAgentLoaders(repos.agents),
+        runs: createRunLoaders(repos.runs),
+      };
+    }
+    return this.madeLoaders;
+  }
+
+  get access(): Access {
+    this.madeAccess ??= new Access(this.principal, this.loaders.organizations, this.loaders.modelSettings.walks);
+    return this.madeAccess;
+  }
+
+  get signal(): AbortSignal | undefined {
+    if (!this.madeSignal && this.signalOf) this.madeSignal = this.signalOf();
+    return this.madeSignal;
+  }
+}
+
+/**
+ * A request's context; `log` and `signal` are asked for when first read (a logger or a signal
+ * given is used as it is).
+ */
 export function createRequestContext(
   dataSource: DataSource,
   catalog: Catalog,
   authentication: Authentication,
   requestId: string,
-  log: Logger,
-  signal?: AbortSignal,
+  log: Logger | (() => Logger),
+  signal?: AbortSignal | (() => AbortSignal),
 ): RequestContext {
-  const repos = createRepositories(dataSource);
-  const organizations = createOrganizationLoaders(repos.organizations);
-  const loaders: Loaders = {
-    organizations,
-    connections: createConnectionLoaders(repos.connections),
-    audit: createAuditLoaders(repos.audit),
-    modelSettings: createModelSettingsLoaders(repos.modelSettings, catalog, organizations, authentication.principal?.userId ?? null),
-    agents: createAgentLoaders(repos.agents),
-    runs: createRunLoaders(repos.runs),
-  };
-  return {
+  return new LazyRequestContext(
+    dataSource,
+    catalog,
+    authentication,
     requestId,
-    log,
-    principal: authentication.principal,
-    authFailure: authentication.principal ? undefined : authentication.failure,
-    repos,
-    loaders,
-    access: new Access(authentication.principal, loaders.organizations, loaders.modelSettings.walks),
-    signal,
-  };
+    typeof log === 'function' ? log : () => log,
+    signal === undefined || typeof signal === 'function' ? signal : () => signal,
+  );
 }

@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import type http from 'node:http';
+import http from 'node:http';
 import pino from 'pino';
 import { loggedHeaders } from './http-limits';
 import type { Logger } from './logger';
@@ -36,6 +36,32 @@ function shownRequest(req: http.IncomingMessage & { originalUrl?: string }) {
 
 const shownResponse = (res: http.ServerResponse) => ({ statusCode: res.headersSent ? res.statusCode : null, headers: res.getHeaders() });
 
+const LOGGING = Symbol('request logging');
+
+interface Logging {
+  logger: Logger;
+  bindings: Record<string, unknown>;
+  log?: Logger;
+}
+
+/**
+ * `req.log`, made when first read: a child logger serializes its bindings (the request, with the
+ * redaction of its headers) when it is made, which a request that logs nothing but its last line
+ * does not need; that line is written with the same fields by the service's logger itself.
+ */
+Object.defineProperty(http.IncomingMessage.prototype, 'log', {
+  configurable: true,
+  get(this: http.IncomingMessage & { [LOGGING]?: Logging }): Logger | undefined {
+    const logging = this[LOGGING];
+    if (!logging) return undefined;
+    logging.log ??= logging.logger.child(logging.bindings);
+    return logging.log;
+  },
+  set(this: http.IncomingMessage & { [LOGGING]?: Logging }, log: Logger) {
+    this[LOGGING] = { logger: log, bindings: {}, log };
+  },
+});
+
 /**
  * The request id (a given `x-request-id` that is a plain token, else a new UUID, echoed in the
  * response), the request's logger, and a line when it ends, as pino-http wrote them: the
@@ -43,7 +69,8 @@ const shownResponse = (res: http.ServerResponse) => ({ statusCode: res.headersSe
  * `responseTime` with "request completed", "request aborted" or (an error, a 5xx) "request
  * errored" and `err`. pino-http did the same with a second child logger per request for the trace
  * ids, the standard serializers before the service's own, and the ids stringified again at the
- * end to compare them.
+ * end to compare them; and its child logger was made for every request, where here it is made
+ * only for a request that logs more than its last line (`req.log` read).
  */
 export function requestLogging(logger: Logger, options: RequestLogOptions): (req: http.IncomingMessage, res: http.ServerResponse, next: () => void) => void {
   return (req, res, next) => {
@@ -52,8 +79,8 @@ export function requestLogging(logger: Logger, options: RequestLogOptions): (req
     res.setHeader('x-request-id', id);
     req.id = id;
     const ids = traceIdsOf(req);
-    const log = logger.child(ids ? { req: shownRequest(req), ...ids } : { req: shownRequest(req) });
-    req.log = log;
+    const bindings: Record<string, unknown> = ids ? { req: shownRequest(req), ...ids } : { req: shownRequest(req) };
+    (req as http.IncomingMessage & { [LOGGING]?: Logging })[LOGGING] = { logger, bindings };
     if (!options.ignore(req)) {
       const started = Date.now();
       let done = false;
@@ -62,11 +89,13 @@ export function requestLogging(logger: Logger, options: RequestLogOptions): (req
         done = true;
         const responseTime = Date.now() - started;
         const level = options.level(res, error);
+        if (!logger.isLevelEnabled(level)) return;
+        // The child's fields, then the line's, as a child logger writes them.
         if (error || res.statusCode >= 500) {
           const err = error ?? new Error(`failed with status code ${res.statusCode}`);
-          log[level]({ res: shownResponse(res), err: pino.stdSerializers.err(err), responseTime }, 'request errored');
+          logger[level]({ ...bindings, res: shownResponse(res), err: pino.stdSerializers.err(err), responseTime }, 'request errored');
         } else {
-          log[level]({ res: shownResponse(res), responseTime }, !req.readableAborted && res.writableEnded ? 'request completed' : 'request aborted');
+          logger[level]({ ...bindings, res: shownResponse(res), responseTime }, !req.readableAborted && res.writableEnded ? 'request completed' : 'request aborted');
         }
       };
       res.on('finish', () => ended());

@@ -239,16 +239,16 @@ export async function createApp({ config, dataSource, logger, httpServer: given,
       createRequestContext(
         dataSource,
         services.catalog,
-        authentications.get(req) ?? (await authenticate(req.headers.authorization, req.log)),
+        authentications.get(req) ?? (await authenticate(req.headers.authorization, () => req.log)),
         String(req.id),
-        req.log,
-        callerGoneSignal(res),
+        () => req.log,
+        () => callerGoneSignal(res),
       ),
   });
   // The token, the body, then Apollo, in one layer: each layer costs the router, and with tracing
   // the Express instrumentation, its own bookkeeping for every request.
   app.use('/graphql', async (req, res, next) => {
-    const authentication = await authenticate(req.headers.authorization, req.log);
+    const authentication = await authenticate(req.headers.authorization, () => req.log);
     authentications.set(req, authentication);
     (authentication.principal ? authenticatedBody : anonymousBody)(req, res, (error?: unknown) => {
       if (error) next(error);

@@ -40,6 +40,11 @@ export function shutdownPlan(config: Pick<Config, 'shutdown'>): ShutdownPlan {
  */
 export function callerGoneSignal(res: http.ServerResponse): AbortSignal {
   const controller = new AbortController();
+  // Asked for late (the request's context makes it when first read): the connection may be gone already.
+  if (res.closed) {
+    if (!res.writableFinished) controller.abort();
+    return controller.signal;
+  }
   res.once('close', () => {
     if (!res.writableFinished) controller.abort();
   });
