@@ -18,6 +18,13 @@ export interface LoggerOptions {
   destination?: pino.DestinationStream;
   /** Readable lines for a developer's terminal instead of JSON. */
   pretty?: boolean;
+  /**
+   * Lines to stdout are written without blocking, those that come while a write is under way
+   * together in the next one (the service's: a line per request would otherwise be a system call
+   * per request); pino writes what is left synchronously when the process exits, process.exit()
+   * and a crash included.
+   */
+  buffered?: boolean;
 }
 
 /**
@@ -25,7 +32,8 @@ export interface LoggerOptions {
  * are redacted wherever they appear; provider keys are never handed to the logger in the first
  * place.
  */
-export function createLogger(level: string, { destination, pretty = false }: LoggerOptions = {}): Logger {
+export function createLogger(level: string, { destination: given, pretty = false, buffered = false }: LoggerOptions = {}): Logger {
+  const destination = given ?? (buffered ? pino.destination({ dest: 1, sync: false }) : undefined);
   return pino(
     {
       level,

@@ -55,7 +55,7 @@ async function main(): Promise<void> {
   }
 
   const { config, notices } = withDevSecrets(parsed);
-  const logger = createLogger(config.logLevel, { pretty: config.prettyLogs });
+  const logger = createLogger(config.logLevel, { pretty: config.prettyLogs, buffered: true });
   for (const notice of notices) logger.warn(notice);
 
   // The embedded database starts first, in a thread of its own (a new data directory is made in
