@@ -1,6 +1,7 @@
 import http from 'node:http';
+import { parse as parseUrl } from 'node:url';
 import type { AddressInfo } from 'node:net';
-import { ApolloServer } from '@apollo/server';
+import { ApolloServer, HeaderMap } from '@apollo/server';
 import { ApolloServerPluginDrainHttpServer } from '@apollo/server/plugin/drainHttpServer';
 import { ApolloServerPluginCacheControlDisabled, ApolloServerPluginLandingPageDisabled } from '@apollo/server/plugin/disabled';
 import { expressMiddleware } from '@as-integrations/express5';
@@ -25,6 +26,7 @@ import { callerGoneSignal, delay, shutdownPlan } from './stopping';
 import { poolOf } from './database/data-source';
 import { federatedTraces, metricsPlugin } from './telemetry/graphql-plugins';
 import { metrics } from './telemetry/metrics';
+import { currentTracing } from './telemetry/tracing-slot';
 import { UPLOAD_MAX_BYTES } from './uploads/file-upload.service';
 
 /** Limits on what one GraphQL document may ask; the numbers are never told to clients. */
@@ -130,21 +132,70 @@ const errorsInDocumentOrder: RequestPlugin<RequestContext> = { requestDidStart: 
 
 /**
  * Errors before GraphQL starts (a body that is not JSON, or too large) answer as GraphQL errors
- * do, in JSON with a code; express's own page would show a stack outside production.
+ * do, in JSON with a code; express's own page would show a stack outside production. Written with
+ * Node's own response methods: POST /graphql is answered without Express (createApp).
  */
-const requestErrors: ErrorRequestHandler = (error, req, res, _next) => {
+function answerRequestError(error: unknown, req: http.IncomingMessage, res: http.ServerResponse): void {
+  const answer = (status: number, code: string, message: string) => {
+    if (res.headersSent) {
+      // Too late for an answer of its own: the client sees the connection end.
+      res.destroy();
+      return;
+    }
+    const body = JSON.stringify({ errors: [{ message, extensions: { code } }] });
+    res.statusCode = status;
+    res.setHeader('content-type', 'application/json; charset=utf-8');
+    res.setHeader('content-length', Buffer.byteLength(body));
+    res.end(body);
+  };
   if (error instanceof RequestRefused) {
     metrics().error(error.code);
-    res.status(error.status).json({ errors: [{ message: error.message, extensions: { code: error.code } }] });
+    answer(error.status, error.code, error.message);
     return;
   }
   // What express itself refuses (a malformed URI, …): a client error, never with its stack.
-  const status = typeof error?.status === 'number' && error.status >= 400 && error.status < 500 ? error.status : 500;
+  const given = (error as { status?: unknown } | undefined)?.status;
+  const status = typeof given === 'number' && given >= 400 && given < 500 ? given : 500;
   if (status === 500) req.log.error({ err: error }, 'unexpected error');
-  const message = status < 500 ? 'The request is malformed' : INTERNAL_ERROR_MESSAGE;
-  metrics().error(status < 500 ? 'BAD_REQUEST' : 'INTERNAL_SERVER_ERROR');
-  res.status(status).json({ errors: [{ message, extensions: { code: status < 500 ? 'BAD_REQUEST' : 'INTERNAL_SERVER_ERROR' } }] });
-};
+  const code = status < 500 ? 'BAD_REQUEST' : 'INTERNAL_SERVER_ERROR';
+  metrics().error(code);
+  answer(status, code, status < 500 ? 'The request is malformed' : INTERNAL_ERROR_MESSAGE);
+}
+
+const requestErrors: ErrorRequestHandler = (error, req, res, _next) => answerRequestError(error, req, res);
+
+/**
+ * A POST to /graphql itself (the path exactly, with or without a query string): what the router
+ * sends, answered without Express (createApp). Any other request, a GET of /graphql or a POST of
+ * `/graphql/` among them, goes to the Express app.
+ */
+const isGraphQLPost = (req: http.IncomingMessage) =>
+  req.method === 'POST' && req.url !== undefined && req.url.startsWith('/graphql') && (req.url.length === 8 || req.url[8] === '?');
+
+/**
+ * Answers a request whose body is read (req.body) with Apollo, as @as-integrations/express5 does,
+ * with Node's own response methods: a string body with its length, or a stream of chunks.
+ */
+async function answerGraphQL(apollo: ApolloServer<RequestContext>, context: (req: http.IncomingMessage, res: http.ServerResponse) => Promise<RequestContext>, req: http.IncomingMessage & { body?: unknown }, res: http.ServerResponse): Promise<void> {
+  const headers = new HeaderMap();
+  for (const [key, value] of Object.entries(req.headers)) {
+    if (value !== undefined) headers.set(key, Array.isArray(value) ? value.join(', ') : value);
+  }
+  const url = req.url ?? '';
+  const response = await apollo.executeHTTPGraphQLRequest({
+    httpGraphQLRequest: { method: (req.method ?? 'POST').toUpperCase(), headers, search: url.includes('?') ? (parseUrl(url).search ?? '') : '', body: req.body },
+    context: () => context(req, res),
+  });
+  for (const [key, value] of response.headers) res.setHeader(key, value);
+  res.statusCode = response.status || 200;
+  if (response.body.kind === 'complete') {
+    res.setHeader('content-length', Buffer.byteLength(response.body.string));
+    res.end(response.body.string);
+    return;
+  }
+  for await (const chunk of response.body.asyncIterator) res.write(chunk);
+  res.end();
+}
 
 
 export async function createApp({ config, dataSource, logger, httpServer: given, routing, schema: prepared }: AppOptions): Promise<App> {
@@ -160,7 +211,11 @@ export async function createApp({ config, dataSource, logger, httpServer: given,
     // A 503 with Retry-After is a database outage, which the outage log counts instead.
     level: (res, error) => (isRetryLater(res) ? 'debug' : error || res.statusCode >= 500 ? 'error' : 'info'),
   });
-  const serve: http.RequestListener = (req, res) => logging(req, res, () => app(req, res));
+  // POST /graphql (what the router sends) is answered without Express (answerGraphQLPost below):
+  // its router and response methods, and with tracing the Express instrumentation's bookkeeping
+  // of each layer, cost every request more than the rest of what it does before Apollo.
+  let answerGraphQLPost: http.RequestListener | undefined;
+  const serve: http.RequestListener = (req, res) => logging(req, res, () => (answerGraphQLPost && isGraphQLPost(req) ? answerGraphQLPost(req, res) : app(req, res)));
   const httpServer = given?.server ?? createHttpServer(config.http, serve);
   let stopping = false;
   let stopped: Promise<void> | undefined;
@@ -228,34 +283,50 @@ export async function createApp({ config, dataSource, logger, httpServer: given,
   if (!config.isProduction) app.get('/graphql', graphqlIde());
   // The Models settings page: outside production, and in production only with SETTINGS_PAGE=true (a 404 otherwise).
   if (config.settingsPage) app.use(settingsPage());
-  if (config.routerSecret) app.use('/graphql', requireRouterSecret(config.routerSecret));
+  const routerSecret = config.routerSecret ? requireRouterSecret(config.routerSecret) : undefined;
+  if (routerSecret) app.use('/graphql', routerSecret);
   else if (config.isProduction) logger.warn('ROUTER_SECRET is unset: anyone who reaches this service can call it, not only the router');
   // The token is checked before the body is read: without a valid one, a body may hold 64 KiB.
   const authenticatedBody = jsonBody(JSON_BODY_LIMIT_BYTES);
   const anonymousBody = jsonBody(ANONYMOUS_BODY_LIMIT_BYTES);
   const authentications = new WeakMap<http.IncomingMessage, Authentication>();
-  const graphql = expressMiddleware(apollo, {
-    context: async ({ req, res }) =>
-      createRequestContext(
-        dataSource,
-        services.catalog,
-        authentications.get(req) ?? (await authenticate(req.headers.authorization, () => req.log)),
-        String(req.id),
-        () => req.log,
-        () => callerGoneSignal(res),
-      ),
-  });
+  const contextOf = async (req: http.IncomingMessage, res: http.ServerResponse) =>
+    createRequestContext(
+      dataSource,
+      services.catalog,
+      authentications.get(req) ?? (await authenticate(req.headers.authorization, () => req.log)),
+      String(req.id),
+      () => req.log,
+      () => callerGoneSignal(res),
+    );
+  const graphql = expressMiddleware(apollo, { context: ({ req, res }) => contextOf(req, res) });
+  /** The token, then the body with the limit the token allows; `done` with what refused them. */
+  const readRequest = (req: http.IncomingMessage, res: http.ServerResponse, done: (error?: unknown) => void) => {
+    authenticate(req.headers.authorization, () => req.log)
+      .then((authentication) => {
+        authentications.set(req, authentication);
+        (authentication.principal ? authenticatedBody : anonymousBody)(req as express.Request, res as express.Response, done);
+      })
+      .catch(done);
+  };
   // The token, the body, then Apollo, in one layer: each layer costs the router, and with tracing
   // the Express instrumentation, its own bookkeeping for every request.
-  app.use('/graphql', async (req, res, next) => {
-    const authentication = await authenticate(req.headers.authorization, () => req.log);
-    authentications.set(req, authentication);
-    (authentication.principal ? authenticatedBody : anonymousBody)(req, res, (error?: unknown) => {
+  app.use('/graphql', (req, res, next) => {
+    readRequest(req, res, (error) => {
       if (error) next(error);
       // As the router would treat the layer's promise: a rejection goes to the error handler.
       else Promise.resolve(graphql(req, res, next)).catch(next);
     });
   });
+  // The same, for POST /graphql without Express: the router secret, the token, the body, Apollo.
+  answerGraphQLPost = (req, res) => {
+    // The span's route, as the Express instrumentation names it for a request Express routes.
+    currentTracing()?.route('/graphql');
+    const failed = (error: unknown) => answerRequestError(error, req, res);
+    const read = () => readRequest(req, res, (error) => (error ? failed(error) : answerGraphQL(apollo, contextOf, req, res).catch(failed)));
+    if (routerSecret) routerSecret(req as express.Request, res as express.Response, (error?: unknown) => (error ? failed(error) : read()));
+    else read();
+  };
   app.use(requestErrors);
   // What answered while the app was starting gives way to it.
   if (given) {

@@ -35,6 +35,8 @@ export interface TraceIds {
 export interface Tracing {
   attempt(attempt: AttemptRecord, failover: boolean): void;
   keyCheck(check: KeyCheckRecord): void;
+  /** The route of the request whose server span is active (`http.route`, and the span's name), when it is traced. */
+  route(route: string): void;
   /** The active span's ids, if a span is active and recording (a request not sampled has none). */
   activeIds(): TraceIds | undefined;
   /**

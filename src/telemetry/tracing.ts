@@ -13,7 +13,7 @@
  */
 import { type Attributes, type Context, ROOT_CONTEXT, SpanKind, SpanStatusCode, TraceFlags, context, isSpanContextValid, propagation, trace } from '@opentelemetry/api';
 import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-hooks';
-import { isTracingSuppressed, suppressTracing } from '@opentelemetry/core';
+import { RPCType, getRPCMetadata, isTracingSuppressed, suppressTracing } from '@opentelemetry/core';
 import { EventEmitter } from 'node:events';
 import type http from 'node:http';
 import { registerInstrumentations } from '@opentelemetry/instrumentation';
@@ -253,6 +253,11 @@ export function startTracing(env: NodeJS.ProcessEnv, options: TracingOptions): T
       const attributes: Attributes = { 'byom.provider': check.provider, 'byom.key_check.outcome': check.outcome, 'byom.key_check.latency_ms': check.latencyMs };
       if (check.httpStatus !== null) attributes['http.response.status_code'] = check.httpStatus;
       record(`key check ${check.provider}`, check.startedAt, check.latencyMs, attributes, check.outcome === 'ACCEPTED' ? null : check.outcome);
+    },
+    route(route: string) {
+      // What the HTTP instrumentation reads when the response ends, as the Express instrumentation sets it.
+      const metadata = getRPCMetadata(context.active());
+      if (metadata?.type === RPCType.HTTP) metadata.route = route;
     },
     activeIds(): TraceIds | undefined {
       // A span that records: not one of a request that was not chosen (that one has its traceparent's trace id).
