@@ -120,14 +120,28 @@ export async function callProvider<T>(
 ): Promise<CallResult<T>> {
   // The process's first call loads the SDKs: that is not the provider's time.
   sdks();
-  const deadline = AbortSignal.timeout(timeoutMs);
-  const signal = stop ? AbortSignal.any([deadline, stop]) : deadline;
+  // One controller for the deadline and the caller's stop, both let go of when the call ends:
+  // AbortSignal.timeout and AbortSignal.any would be kept by the process, with whatever their
+  // listeners hold, until the deadline passed, long after the answer.
+  const call = new AbortController();
+  let timedOut = false;
+  const timer = setTimeout(() => {
+    timedOut = !call.signal.aborted;
+    call.abort(new DOMException(`the call took longer than ${timeoutMs} ms`, 'TimeoutError'));
+  }, timeoutMs);
+  timer.unref();
+  const onStop = () => call.abort(stop?.reason);
+  if (stop?.aborted) onStop();
+  else stop?.addEventListener('abort', onStop, { once: true });
   try {
-    return { ok: true, value: await work(signal) };
+    return { ok: true, value: await work(call.signal) };
   } catch (error) {
     const why: unknown = stop?.reason;
-    if (signal.aborted && signal.reason !== deadline.reason && isCallStop(why)) return { ok: false, failure: stoppedCall(provider, why) };
-    return { ok: false, failure: describeCallFailure(provider, error, deadline.aborted, timeoutMs) };
+    if (call.signal.aborted && !timedOut && isCallStop(why)) return { ok: false, failure: stoppedCall(provider, why) };
+    return { ok: false, failure: describeCallFailure(provider, error, timedOut, timeoutMs) };
+  } finally {
+    clearTimeout(timer);
+    stop?.removeEventListener('abort', onStop);
   }
 }
 
