@@ -1,3 +1,4 @@
+import { appendFileSync } from 'node:fs';
 import path from 'node:path';
 import { PerformanceObserver } from 'node:perf_hooks';
 import type { EnvironmentContext, JestEnvironmentConfig } from '@jest/environment';
@@ -13,6 +14,17 @@ import { DATABASES_DIR_ENV, EMBEDDED_TEMPLATE_ENV, WORKER_DATABASE_GLOBAL, type 
  *   Node's perf_hooks are shared by every file of a worker, so an observer never disconnected
  *   (prom-client's GC metric starts one per app, for the process's life) would keep the file's
  *   whole module registry alive, tens of MB a file, and be called on every later GC.
+ *
+ * What else kept a finished file alive, found in heap snapshots: jest runs each test in an async
+ * context whose store holds the test, its function and so the file; every timer, socket or server
+ * made during a test keeps that store. One such resource that outlives the file (the worker's
+ * database server, a pending timer of the process) kept the whole file, about 30 MB. So the
+ * worker's database starts outside any test's context (test/support/worker-database.ts), and when
+ * a file's tests have run, their functions and hooks are let go of (`handleTestEvent`): a store
+ * that outlives the file then holds the test's name and result, not the file.
+ *
+ * `BYOM_TEST_MEMORY_LOG=<file>` appends a line per test file: its wall and CPU time (this worker's
+ * only) and the worker's memory when it started (after collecting the files before) and ended.
  */
 let shared: WorkerDatabase | undefined;
 
@@ -31,19 +43,62 @@ PerformanceObserver.prototype.observe = function (this: PerformanceObserver, ...
   return observe.apply(this, args);
 };
 
+interface CircusBlock {
+  type: 'describeBlock' | 'test';
+  fn?: unknown;
+  hooks?: { fn?: unknown }[];
+  children?: CircusBlock[];
+}
+
+const MB = 1024 * 1024;
+const megabytes = (bytes: number) => Math.round(bytes / MB);
+
 export default class BYOMTestEnvironment extends TestEnvironment {
+  private readonly file: string;
+  private readonly started = { at: Date.now(), cpu: process.cpuUsage(), memory: process.memoryUsage() };
+
   constructor(config: JestEnvironmentConfig, context: EnvironmentContext) {
+    // The file before this one is garbage now that jest let go of its runtime (not yet when its
+    // environment's teardown ran): collected at once (npm test exposes gc), so that this file
+    // reuses that memory instead of the worker growing until jest replaces it.
+    (globalThis as { gc?: () => void }).gc?.();
     super(config, context);
+    this.file = path.relative(config.globalConfig.rootDir, context.testPath);
+    this.started.memory = process.memoryUsage();
     const database = sharedDatabase();
     if (database) this.global[WORKER_DATABASE_GLOBAL] = database;
+  }
+
+  /** Once the file's tests have run: their functions and hooks go, their names and results stay. */
+  handleTestEvent(event: { name: string }, state: { rootDescribeBlock: CircusBlock }): void {
+    if (event.name !== 'run_finish') return;
+    const release = (block: CircusBlock) => {
+      for (const hook of block.hooks ?? []) hook.fn = undefined;
+      for (const child of block.children ?? []) {
+        if (child.type === 'describeBlock') release(child);
+        else child.fn = undefined;
+      }
+    };
+    release(state.rootDescribeBlock);
   }
 
   override async teardown(): Promise<void> {
     for (const observer of observing) observer.disconnect();
     observing.clear();
     await super.teardown();
-    // What the file loaded is garbage now: collected at once (npm test exposes gc), the next
-    // file reuses its memory instead of the worker growing until jest replaces it.
-    (globalThis as { gc?: () => void }).gc?.();
+    const log = process.env.BYOM_TEST_MEMORY_LOG;
+    if (log) {
+      const cpu = process.cpuUsage(this.started.cpu);
+      const [before, after] = [this.started.memory, process.memoryUsage()];
+      const line = {
+        file: this.file,
+        pid: process.pid,
+        wallMs: Date.now() - this.started.at,
+        cpuMs: Math.round((cpu.user + cpu.system) / 1000),
+        startMB: { rss: megabytes(before.rss), heapUsed: megabytes(before.heapUsed), external: megabytes(before.external) },
+        endMB: { rss: megabytes(after.rss), heapUsed: megabytes(after.heapUsed), external: megabytes(after.external) },
+      };
+      appendFileSync(log, `${JSON.stringify(line)}\n`);
+    }
   }
 }

@@ -64,6 +64,8 @@ export async function startTestServer(env: Record<string, string> = {}, options:
     DATABASE_URL: options.databaseUrl ? options.databaseUrl(database.url) : database.url,
     DATABASE_POOL_SIZE: String(database.poolSize),
     ...(database.connectTimeoutMs ? { DATABASE_CONNECT_TIMEOUT_MS: String(database.connectTimeoutMs) } : {}),
+    // No load balancer watches a test's server: it stops at once, in production too, unless the test drains.
+    SHUTDOWN_DRAIN_MS: '0',
     ...env,
   });
   const logs: string[] = [];

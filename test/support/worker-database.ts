@@ -1,3 +1,4 @@
+import { AsyncResource } from 'node:async_hooks';
 import { cpSync, rmSync } from 'node:fs';
 import { type EmbeddedPostgres, startEmbeddedPostgres } from '../../src/database/embedded-postgres';
 
@@ -62,6 +63,10 @@ interface Copy {
 export function workerDatabase(template: string, directory: string): WorkerDatabase {
   let copy: Copy | undefined;
   let inUse = false;
+  // The database outlives the file that first asks for it: what it starts (its server, its
+  // sockets, their timers) runs outside that file's async context, which jest's test context
+  // would otherwise carry into them and keep, with the whole file, for the worker's life.
+  const outside = new AsyncResource('byom-worker-database');
 
   async function fingerprintOf(embedded: EmbeddedPostgres): Promise<string> {
     const { rows } = await embedded.db.query<{ fingerprint: string }>(SCHEMA_FINGERPRINT);
@@ -93,29 +98,33 @@ export function workerDatabase(template: string, directory: string): WorkerDatab
   }
 
   return {
-    async acquire() {
-      if (inUse) return undefined;
-      inUse = true;
-      const current = copy;
-      copy = undefined;
-      try {
-        copy = await asNew(current);
-      } catch (error) {
-        inUse = false;
-        if (current) await discard(current);
-        throw error;
-      }
-      const { embedded } = copy;
-      let released = false;
-      return {
-        url: embedded.url,
-        async release() {
-          if (released) return;
-          released = true;
-          await embedded.disconnectAll();
-          inUse = false;
-        },
-      };
+    acquire() {
+      return outside.runInAsyncScope(acquire);
     },
   };
+
+  async function acquire() {
+    if (inUse) return undefined;
+    inUse = true;
+    const current = copy;
+    copy = undefined;
+    try {
+      copy = await asNew(current);
+    } catch (error) {
+      inUse = false;
+      if (current) await discard(current);
+      throw error;
+    }
+    const { embedded } = copy;
+    let released = false;
+    return {
+      url: embedded.url,
+      async release() {
+        if (released) return;
+        released = true;
+        await embedded.disconnectAll();
+        inUse = false;
+      },
+    };
+  }
 }
