@@ -1,10 +1,10 @@
-import { spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { existsSync, mkdirSync } from 'node:fs';
 import net, { type AddressInfo, type Socket } from 'node:net';
 import path from 'node:path';
 import { PGlite } from '@electric-sql/pglite';
 import { PGLiteSocketHandler } from '@electric-sql/pglite-socket';
+import { initializeDataDir } from './new-data-dir';
 
 export { EMBEDDED_POOL_SIZE } from './embedded-thread';
 
@@ -81,26 +81,8 @@ async function openPGlite({ dataDir, loadDataDir }: EmbeddedPostgresOptions): Pr
   const settings = { postgresqlconf: POSTGRESQL_CONF };
   if (!dataDir) return PGlite.create({ ...settings, loadDataDir });
   mkdirSync(dataDir, { recursive: true });
-  if (!existsSync(path.join(dataDir, 'PG_VERSION'))) await initializeInChildProcess(dataDir);
+  if (!existsSync(path.join(dataDir, 'PG_VERSION'))) await initializeDataDir(dataDir);
   return PGlite.create({ ...settings, dataDir });
-}
-
-/**
- * A new data directory is made by initdb, which PGlite runs in WebAssembly memory of its own
- * (about 500 MB) that this process would keep until a full garbage collection: a short-lived
- * process makes it instead, and takes that memory with it.
- */
-async function initializeInChildProcess(dataDir: string): Promise<void> {
-  const script = `require(process.argv[1]).PGlite.create({ dataDir: process.argv[2] }).then((db) => db.close())`;
-  const child = spawn(process.execPath, ['-e', script, require.resolve('@electric-sql/pglite'), dataDir], {
-    stdio: ['ignore', 'ignore', 'pipe'],
-  });
-  let stderr = '';
-  child.stderr.on('data', (chunk) => {
-    stderr += String(chunk);
-  });
-  const [code] = (await once(child, 'exit')) as [number | null];
-  if (code !== 0) throw new Error(`could not create the embedded data directory ${dataDir}: ${stderr.trim().split('\n').pop()}`);
 }
 
 /** Sync: ends whatever extended-protocol exchange a departed client left half done. */
