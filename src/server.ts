@@ -305,7 +305,9 @@ export async function createApp({ config, dataSource, logger, httpServer: given,
     authenticate(req.headers.authorization, () => req.log)
       .then((authentication) => {
         authentications.set(req, authentication);
-        (authentication.principal ? authenticatedBody : anonymousBody)(req as express.Request, res as express.Response, done);
+        // The body's last event runs in the connection's context: what follows, in the request's.
+        const resume = currentTracing()?.bound(done) ?? done;
+        (authentication.principal ? authenticatedBody : anonymousBody)(req as express.Request, res as express.Response, resume);
       })
       .catch(done);
   };

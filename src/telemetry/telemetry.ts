@@ -44,6 +44,11 @@ export interface Tracing {
    * it accepts) makes no span unless a traced request's context is entered.
    */
   untraced<T>(work: () => T): T;
+  /**
+   * `callback` to run in the active context when it is called (a traced request's, for what goes
+   * on after its body is read, which its stream's events would run in the connection's context).
+   */
+  bound<F extends (...args: never[]) => unknown>(callback: F): F;
   /** Exports what is still buffered, then stops. */
   shutdown(): Promise<void>;
 }

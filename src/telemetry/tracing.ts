@@ -14,8 +14,7 @@
 import { type Attributes, type Context, ROOT_CONTEXT, SpanKind, SpanStatusCode, TraceFlags, context, isSpanContextValid, propagation, trace } from '@opentelemetry/api';
 import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-hooks';
 import { RPCType, getRPCMetadata, isTracingSuppressed, suppressTracing } from '@opentelemetry/core';
-import { EventEmitter } from 'node:events';
-import type http from 'node:http';
+import http from 'node:http';
 import { registerInstrumentations } from '@opentelemetry/instrumentation';
 import { ExpressInstrumentation, ExpressLayerType } from '@opentelemetry/instrumentation-express';
 import { GraphQLInstrumentation } from '@opentelemetry/instrumentation-graphql';
@@ -103,22 +102,17 @@ class ChosenRequests implements Sampler {
   }
 }
 
-/** Requests not traced (RequestSampling, and the polled routes). */
-const untracedRequests = new WeakSet<http.IncomingMessage>();
-
 /**
- * The async-hooks context manager, except that a request that is not traced keeps its own
- * emitters: the HTTP instrumentation binds every listener of the request and the response to a
- * context (a wrapper and a context switch per listener and per event), which for a request not
- * traced is only the suppressed one its connection already runs in (untraced(): the listening
- * socket is made in it, and each connection inherits it).
+ * The async-hooks context manager, except that it binds no request or response: the HTTP
+ * instrumentation binds every listener of both to the request's context (a wrapper per listener
+ * added, a context switch per event), when the service needs it for one callback only, the one
+ * that goes on once the body is read (Tracing.bound). Other listeners run in the context of the
+ * connection: tracing suppressed (untraced(): the listening socket is made in it, and each
+ * connection inherits it).
  */
 class RequestContextManager extends AsyncLocalStorageContextManager {
   override bind<T>(context: Context, target: T): T {
-    if (target instanceof EventEmitter) {
-      const request = (target as { req?: http.IncomingMessage }).req ?? target;
-      if (untracedRequests.has(request as http.IncomingMessage)) return target;
-    }
+    if (target instanceof http.IncomingMessage || target instanceof http.ServerResponse) return target;
     return super.bind(context, target);
   }
 }
@@ -136,12 +130,30 @@ const URL_ATTRIBUTES = new Set(['http.url', 'http.target', 'url.full', 'http.rou
 /** Attributes that may hold values of a statement or an operation: never exported. */
 const DROPPED_ATTRIBUTE = /^(url\.query$|db\.postgresql\.values|db\.query\.parameter|db\.statement\.parameters|graphql\.variables)/;
 
+/** Whether a span holds anything scrubbed() takes out or changes. */
+function needsScrubbing(span: ReadableSpan): boolean {
+  for (const key in span.attributes) {
+    if (DROPPED_ATTRIBUTE.test(key)) return true;
+    const value = span.attributes[key];
+    if (URL_ATTRIBUTES.has(key) && typeof value === 'string' && value.includes('?')) return true;
+  }
+  for (const event of span.events) {
+    if (event.name !== 'exception') continue;
+    const attributes = event.attributes ?? {};
+    for (const key in attributes) if (key !== 'exception.type') return true;
+    if (attributes['exception.type'] === undefined) return true;
+  }
+  return span.status.message !== undefined && !isUpperName(span.status.message);
+}
+
 /**
  * A span as it may leave the process: URLs without their query, no parameter or variable
  * attribute, exception events reduced to their type (a driver's message may quote a value), and a
  * status message only when it is one of the service's codes.
  */
 export function scrubbed(span: ReadableSpan): ReadableSpan {
+  // Most spans hold nothing to take out: exported as they are, without a copy.
+  if (!needsScrubbing(span)) return span;
   const attributes: Attributes = {};
   for (const [key, value] of Object.entries(span.attributes)) {
     if (DROPPED_ATTRIBUTE.test(key)) continue;
@@ -191,9 +203,8 @@ export function startTracing(env: NodeJS.ProcessEnv, options: TracingOptions): T
     // Batched (OTEL_BSP_* tune it): a request never waits for an export.
     spanProcessors: [new BatchSpanProcessor(scrubbing(exporterFor(options.protocol)))],
   });
-  // W3C trace context and baggage; the async-hooks context manager (RequestContextManager when
-  // requests are chosen as they arrive).
-  provider.register(sampling ? { contextManager: new RequestContextManager() } : {});
+  // W3C trace context and baggage; the async-hooks context manager (RequestContextManager).
+  provider.register({ contextManager: new RequestContextManager() });
   registerInstrumentations({
     tracerProvider: provider,
     instrumentations: [
@@ -201,9 +212,9 @@ export function startTracing(env: NodeJS.ProcessEnv, options: TracingOptions): T
         // Not traced: the polled routes, and requests not chosen (RequestSampling), which cost
         // nothing more of tracing than this check and a context with tracing suppressed.
         ignoreIncomingRequestHook: (req) => {
-          const untraced = UNTRACED_PATHS.has(String(req.url).split('?')[0]) || (sampling !== undefined && !chosen(sampling, req.headers));
-          if (untraced) untracedRequests.add(req);
-          return untraced;
+          const url = req.url ?? '';
+          const query = url.indexOf('?');
+          return UNTRACED_PATHS.has(query < 0 ? url : url.slice(0, query)) || (sampling !== undefined && !chosen(sampling, req.headers));
         },
         // The service's own outgoing HTTP is the exporter's; provider calls have spans of their own.
         disableOutgoingRequestInstrumentation: true,
@@ -220,7 +231,16 @@ export function startTracing(env: NodeJS.ProcessEnv, options: TracingOptions): T
   });
   // graphql's execute is patched only when its own file is what is first required (graphql's
   // index, required first, keeps the unpatched one and no operation span would be made).
-  require('graphql/execution/execute.js');
+  const execution = require('graphql/execution/execute.js') as { execute: ((...args: unknown[]) => unknown) & { __original?: (...args: unknown[]) => unknown } };
+  // A request not chosen runs graphql's own execute: the instrumentation's would still make a
+  // span that records nothing, the operation's source text for it, and a context for the execution.
+  const instrumented = execution.execute;
+  const unpatched = instrumented.__original;
+  if (typeof unpatched === 'function') {
+    execution.execute = Object.assign(function execute(this: unknown, ...args: unknown[]) {
+      return isTracingSuppressed(context.active()) ? unpatched.apply(this, args) : instrumented.apply(this, args);
+    }, { __original: unpatched });
+  }
   const tracer = provider.getTracer('byom-subgraph');
 
   /** A span of something already done, under the active span: it started at `startedAt` and took `latencyMs`. */
@@ -267,6 +287,10 @@ export function startTracing(env: NodeJS.ProcessEnv, options: TracingOptions): T
       return { trace_id: traceId, span_id: spanId };
     },
     untraced: (work) => context.with(suppressTracing(context.active()), work),
+    bound(callback) {
+      const active = context.active();
+      return isTracingSuppressed(active) ? callback : context.bind(active, callback);
+    },
     shutdown: () => provider.shutdown(),
   };
 }
