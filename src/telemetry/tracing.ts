@@ -14,6 +14,7 @@
 import { type Attributes, type Context, ROOT_CONTEXT, SpanKind, SpanStatusCode, TraceFlags, context, isSpanContextValid, propagation, trace } from '@opentelemetry/api';
 import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-hooks';
 import { RPCType, getRPCMetadata, isTracingSuppressed, suppressTracing } from '@opentelemetry/core';
+import { AsyncLocalStorage } from 'node:async_hooks';
 import http from 'node:http';
 import { registerInstrumentations } from '@opentelemetry/instrumentation';
 import { ExpressInstrumentation, ExpressLayerType } from '@opentelemetry/instrumentation-express';
@@ -28,6 +29,7 @@ import {
   type Sampler,
   SamplingDecision,
   type SpanExporter,
+  type SpanProcessor,
 } from '@opentelemetry/sdk-trace-base';
 import { NodeTracerProvider } from '@opentelemetry/sdk-trace-node';
 import type { AttemptRecord, KeyCheckRecord, TraceIds, Tracing } from './telemetry';
@@ -102,19 +104,88 @@ class ChosenRequests implements Sampler {
   }
 }
 
+/** What runs outside any traced request: nothing of it is traced (see RequestContextManager). */
+const UNTRACED_CONTEXT = suppressTracing(ROOT_CONTEXT);
+
 /**
- * The async-hooks context manager, except that it binds no request or response: the HTTP
- * instrumentation binds every listener of both to the request's context (a wrapper per listener
- * added, a context switch per event), when the service needs it for one callback only, the one
- * that goes on once the body is read (Tracing.bound). Other listeners run in the context of the
- * connection: tracing suppressed (untraced(): the listening socket is made in it, and each
- * connection inherits it).
+ * The async-hooks context manager, with two differences.
+ *
+ * It binds no request or response: the HTTP instrumentation binds every listener of both to the
+ * request's context (a wrapper per listener added, a context switch per event), when the service
+ * needs it for one callback only, the one that goes on once the body is read (Tracing.bound).
+ * Other listeners run in the context of the connection.
+ *
+ * With parent-based sampling (`whileTraced`), contexts are carried across asynchronous work only
+ * while a traced request is under way: AsyncLocalStorage, before Node 24, runs a hook on every
+ * promise and every asynchronous resource the process makes once it is enabled, which cost each
+ * request that was not chosen about as much as all the rest of tracing. It is enabled when a
+ * request's server span starts and disabled when the last one open ends. Meanwhile a context
+ * entered (`with`) is the active one for what runs synchronously in it, and what runs later, or
+ * outside a request, runs with tracing suppressed (UNTRACED_CONTEXT), as a request not chosen
+ * does: traces start with a request (ChosenRequests).
  */
 class RequestContextManager extends AsyncLocalStorageContextManager {
+  private readonly storage = new AsyncLocalStorage<Context>();
+  /** Whether `storage` carries contexts (a traced request is under way). */
+  private carrying: boolean;
+  /** Server spans recording and not yet ended. */
+  private tracedRequests = 0;
+  /** The context entered synchronously while `storage` does not carry any. */
+  private entered: Context = UNTRACED_CONTEXT;
+
+  constructor(private readonly whileTraced: boolean) {
+    super();
+    this.carrying = !whileTraced;
+  }
+
+  override active(): Context {
+    return (this.carrying ? this.storage.getStore() : undefined) ?? (this.whileTraced ? this.entered : ROOT_CONTEXT);
+  }
+
+  override with<A extends unknown[], F extends (...args: A) => ReturnType<F>>(context: Context, fn: F, thisArg?: ThisParameterType<F>, ...args: A): ReturnType<F> {
+    if (this.carrying) return this.storage.run(context, () => fn.apply(thisArg as ThisParameterType<F>, args));
+    const previous = this.entered;
+    this.entered = context;
+    try {
+      return fn.apply(thisArg as ThisParameterType<F>, args);
+    } finally {
+      this.entered = previous;
+    }
+  }
+
   override bind<T>(context: Context, target: T): T {
     if (target instanceof http.IncomingMessage || target instanceof http.ServerResponse) return target;
     return super.bind(context, target);
   }
+
+  override enable(): this {
+    return this;
+  }
+
+  override disable(): this {
+    this.storage.disable();
+    this.carrying = !this.whileTraced;
+    return this;
+  }
+
+  /** What the span processor below tells of server spans (a traced request's). */
+  readonly requests: SpanProcessor = {
+    onStart: (span) => {
+      if (!this.whileTraced || span.kind !== SpanKind.SERVER || !span.isRecording()) return;
+      this.tracedRequests += 1;
+      this.carrying = true;
+    },
+    onEnd: (span) => {
+      if (!this.whileTraced || span.kind !== SpanKind.SERVER) return;
+      this.tracedRequests -= 1;
+      if (this.tracedRequests > 0) return;
+      this.tracedRequests = 0;
+      this.carrying = false;
+      this.storage.disable();
+    },
+    forceFlush: () => Promise.resolve(),
+    shutdown: () => Promise.resolve(),
+  };
 }
 
 export type OtlpProtocol = 'http/protobuf' | 'http/json';
@@ -195,16 +266,18 @@ export function startTracing(env: NodeJS.ProcessEnv, options: TracingOptions): T
     // OTEL_SERVICE_NAME and OTEL_RESOURCE_ATTRIBUTES win.
     .merge(detectResources({ detectors: [envDetector] }));
   const sampling = requestSampling(env);
+  // From Node 24 on, AsyncLocalStorage costs a context switch, not a hook on every promise.
+  const contextManager = new RequestContextManager(sampling !== undefined && Number(process.versions.node.split('.')[0]) < 24);
   const provider = new NodeTracerProvider({
     resource,
     // Parent-based: requests are chosen as they arrive (RequestSampling). Otherwise the SDK builds
     // the sampler OTEL_TRACES_SAMPLER names (always_on, traceidratio, …).
     ...(sampling ? { sampler: new ParentBasedSampler({ root: new ChosenRequests() }) } : {}),
     // Batched (OTEL_BSP_* tune it): a request never waits for an export.
-    spanProcessors: [new BatchSpanProcessor(scrubbing(exporterFor(options.protocol)))],
+    spanProcessors: [contextManager.requests, new BatchSpanProcessor(scrubbing(exporterFor(options.protocol)))],
   });
   // W3C trace context and baggage; the async-hooks context manager (RequestContextManager).
-  provider.register({ contextManager: new RequestContextManager() });
+  provider.register({ contextManager });
   registerInstrumentations({
     tracerProvider: provider,
     instrumentations: [
