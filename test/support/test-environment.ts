@@ -60,8 +60,11 @@ export default class BYOMTestEnvironment extends TestEnvironment {
   constructor(config: JestEnvironmentConfig, context: EnvironmentContext) {
     // The file before this one is garbage now that jest let go of its runtime (not yet when its
     // environment's teardown ran): collected at once (npm test exposes gc), so that this file
-    // reuses that memory instead of the worker growing until jest replaces it.
-    (globalThis as { gc?: () => void }).gc?.();
+    // reuses that memory instead of the worker growing until jest replaces it. Twice: the first
+    // collection frees the file's global object, and only then does Node let go of its context.
+    const gc = (globalThis as { gc?: () => void }).gc;
+    gc?.();
+    gc?.();
     super(config, context);
     this.file = path.relative(config.globalConfig.rootDir, context.testPath);
     this.started.memory = process.memoryUsage();
