@@ -45,14 +45,28 @@ const SCHEMA_FINGERPRINT = `
     UNION ALL SELECT 'migration:' || id || ':' || name FROM migrations
   ) items`;
 
-/** Empties every table but the migrations' own, and restarts their sequences. */
+/**
+ * Empties every table but the migrations' own, and restarts their sequences, as
+ * `TRUNCATE … RESTART IDENTITY CASCADE` would. By DELETE, with triggers and foreign keys off for
+ * the transaction (`session_replication_role`), because TRUNCATE gives every table and index a new
+ * file, which on PGlite's file system cost 100-200 ms of CPU a file against about 10 ms; the few
+ * dead rows a test file leaves are of no weight to the next.
+ */
 const EMPTY_TABLES = `
   DO $$
-  DECLARE tables text;
+  DECLARE item record;
   BEGIN
-    SELECT string_agg(format('%I.%I', schemaname, tablename), ', ') INTO tables
-      FROM pg_tables WHERE schemaname NOT IN ('pg_catalog', 'information_schema') AND tablename <> 'migrations';
-    IF tables IS NOT NULL THEN EXECUTE 'TRUNCATE TABLE ' || tables || ' RESTART IDENTITY CASCADE'; END IF;
+    PERFORM set_config('session_replication_role', 'replica', true);
+    FOR item IN SELECT schemaname, tablename FROM pg_tables
+                 WHERE schemaname NOT IN ('pg_catalog', 'information_schema') AND tablename <> 'migrations' LOOP
+      EXECUTE format('DELETE FROM %I.%I', item.schemaname, item.tablename);
+    END LOOP;
+    FOR item IN SELECT s.seqrelid::regclass AS sequence, s.seqstart FROM pg_sequence s
+                  JOIN pg_depend d ON d.classid = 'pg_class'::regclass AND d.objid = s.seqrelid AND d.deptype IN ('a', 'i')
+                  JOIN pg_class owner ON owner.oid = d.refobjid
+                 WHERE owner.relname <> 'migrations' LOOP
+      PERFORM setval(item.sequence, item.seqstart, false);
+    END LOOP;
   END $$`;
 
 interface Copy {
