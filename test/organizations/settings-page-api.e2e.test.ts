@@ -157,6 +157,9 @@ describe('the API of the Models settings page', () => {
       // Names with the characters ILIKE treats specially.
       for (const name of ['Zeta Listed', 'alpha listed', 'Beta 100% Listed', 'Gamma_Listed', 'Delta LISTED']) {
         listed.push(await makeOrganization(server.dataSource, { name }));
+        // Newest first is by creation time, which the embedded database's clock counts in
+        // milliseconds: two made within one would be ordered by id instead.
+        await new Promise((resolve) => setTimeout(resolve, 2));
       }
       member = 'list-member';
       await makeMembership(server.dataSource, listed[1], member, OrgRole.MEMBER);
