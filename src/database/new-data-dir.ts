@@ -1,6 +1,6 @@
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
-import { cpSync, existsSync, readFileSync, renameSync, rmSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync, readFileSync, renameSync, rmSync } from 'node:fs';
 import path from 'node:path';
 
 /**
@@ -18,7 +18,9 @@ export async function initializeDataDir(dataDir: string, cacheDir: string | unde
       cpSync(cacheDir, dataDir, { recursive: true });
       return 'copied';
     } catch {
+      // A copy cut short (a full disk): initdb makes the directory afresh.
       rmSync(dataDir, { recursive: true, force: true });
+      mkdirSync(dataDir, { recursive: true });
     }
   }
   await initializeInChildProcess(dataDir);

@@ -37,6 +37,21 @@ const kinds = onServer ? [embedded, postgres] : [embedded];
 const PLUS_ONE = { name: 'byom_test_plus_one', text: 'SELECT $1::int + 1 AS value' };
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
+/** `work` on a DataSource of its own on `database`, with that pool idle timeout (undefined: pg-pool's default). */
+async function withDataSourceOn<T>(
+  database: { url: string; poolSize: number },
+  idleTimeoutMs: number | undefined,
+  work: (dataSource: DataSource) => Promise<T>,
+): Promise<T> {
+  const dataSource = createDataSource({ url: database.url, poolSize: database.poolSize, idleTimeoutMs });
+  await dataSource.initialize();
+  try {
+    return await work(dataSource);
+  } finally {
+    await dataSource.destroy();
+  }
+}
+
 describe.each(kinds)('a session on $name', (kind) => {
   let database: Awaited<ReturnType<Kind['open']>>;
   beforeAll(async () => {
@@ -46,15 +61,7 @@ describe.each(kinds)('a session on $name', (kind) => {
     await database?.close();
   });
 
-  async function withDataSource<T>(idleTimeoutMs: number | undefined, work: (dataSource: DataSource) => Promise<T>): Promise<T> {
-    const dataSource = createDataSource({ url: database.url, poolSize: database.poolSize, idleTimeoutMs });
-    await dataSource.initialize();
-    try {
-      return await work(dataSource);
-    } finally {
-      await dataSource.destroy();
-    }
-  }
+  const withDataSource = <T>(idleTimeoutMs: number, work: (dataSource: DataSource) => Promise<T>) => withDataSourceOn(database, idleTimeoutMs, work);
 
   it('runs prepared statements again after the pool closed its idle connection', async () => {
     await withDataSource(100, async (dataSource) => {
@@ -113,17 +120,13 @@ interface Idled {
 async function idlePastDefaultTimeout(kind: Kind): Promise<Idled> {
   const database = await kind.open();
   try {
-    const dataSource = createDataSource({ url: database.url, poolSize: database.poolSize });
-    await dataSource.initialize();
-    try {
+    return await withDataSourceOn(database, undefined, async (dataSource) => {
       const pool = (dataSource.driver as unknown as { master: { totalCount: number } }).master;
       const before = await preparedQuery(dataSource, PLUS_ONE, [1]);
       await sleep(10_600);
       const connectionsAfterIdling = pool.totalCount;
       return { before, connectionsAfterIdling, after: await preparedQuery(dataSource, PLUS_ONE, [2]) };
-    } finally {
-      await dataSource.destroy();
-    }
+    });
   } finally {
     await database.close();
   }

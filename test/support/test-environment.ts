@@ -55,6 +55,7 @@ const megabytes = (bytes: number) => Math.round(bytes / MB);
 
 export default class BYOMTestEnvironment extends TestEnvironment {
   private readonly file: string;
+  /** Taken once super() made the file's context, after the collection above. */
   private readonly started = { at: Date.now(), cpu: process.cpuUsage(), memory: process.memoryUsage() };
 
   constructor(config: JestEnvironmentConfig, context: EnvironmentContext) {
@@ -67,7 +68,6 @@ export default class BYOMTestEnvironment extends TestEnvironment {
     gc?.();
     super(config, context);
     this.file = path.relative(config.globalConfig.rootDir, context.testPath);
-    this.started.memory = process.memoryUsage();
     const database = sharedDatabase();
     if (database) this.global[WORKER_DATABASE_GLOBAL] = database;
   }
