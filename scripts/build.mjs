@@ -48,13 +48,16 @@ function sources(entry) {
 const mtime = (file) => statSync(file, { throwIfNoEntry: false })?.mtimeMs ?? -1;
 
 /** The sources whose module in dist/ is older than they are, and the modules left by sources that are gone. */
+/** When the newest setting of the build (package.json, tsconfig, …) was written. */
+const newestSetting = () => Math.max(...settings.map((file) => mtime(path.join(root, file))));
+
 function compileState() {
-  const newestSetting = Math.max(...settings.map((file) => mtime(path.join(root, file))));
+  const settingsWritten = newestSetting();
   const files = inputs.flatMap(sources);
   const wanted = new Set(files.map((file) => file.replace(/\.ts$/, '.js')));
   const stale = files.filter((file) => {
     const built = mtime(path.join(out, file.replace(/\.ts$/, '.js')));
-    return built < mtime(path.join(root, file)) || built < newestSetting;
+    return built < mtime(path.join(root, file)) || built < settingsWritten;
   });
   const orphans = [];
   for (const entry of inputs.filter((entry) => !entry.endsWith('.ts'))) {
@@ -66,7 +69,7 @@ function compileState() {
       if (relative.endsWith('.js') && !wanted.has(relative)) orphans.push(relative);
     }
   }
-  return { stale, orphans, newestSetting, wanted };
+  return { stale, orphans };
 }
 
 function build() {
@@ -165,8 +168,7 @@ const BUNDLE_EXTERNAL = [
 function bundleStale() {
   const built = mtime(SERVICE_BUNDLE);
   if (built < 0) return true;
-  const newestSetting = Math.max(...settings.map((file) => mtime(path.join(root, file))));
-  if (built < newestSetting) return true;
+  if (built < newestSetting()) return true;
   const dir = path.join(out, 'src');
   return readdirSync(dir, { recursive: true }).some((name) => String(name).endsWith('.js') && mtime(path.join(dir, String(name))) > built);
 }
@@ -229,7 +231,7 @@ export function sourcesUpToDate() {
   return stale.length === 0 && orphans.length === 0;
 }
 
-export { bundleStale, webStale };
+export { bundleStale, webStale, writeAtomically };
 
 /**
  * What to build: the sources and the settings page unless told otherwise; with --bundle the

@@ -19,13 +19,13 @@
  * never does. So does a start without the bundle (an install without devDependencies).
  */
 import { spawn, spawnSync } from 'node:child_process';
-import { readFileSync, renameSync, statSync, writeFileSync } from 'node:fs';
+import { readFileSync, statSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import Module from 'node:module';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import vm from 'node:vm';
-import { SERVICE_BUNDLE, bundleStale, sourcesUpToDate, webStale } from './build.mjs';
+import { SERVICE_BUNDLE, bundleStale, sourcesUpToDate, webStale, writeAtomically } from './build.mjs';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const require = createRequire(import.meta.url);
@@ -88,9 +88,7 @@ function runBundle(bundle) {
       // After the ready line: the service answers meanwhile, the cache is for the next start.
       setImmediate(() => {
         try {
-          const temporary = `${CACHE}.${process.pid}.tmp`;
-          writeFileSync(temporary, Buffer.concat([Buffer.from(stamp), script.createCachedData()]));
-          renameSync(temporary, CACHE);
+          writeAtomically(CACHE, Buffer.concat([Buffer.from(stamp), script.createCachedData()]));
         } catch {
           // A read-only dist/: every start compiles, as without a cache.
         }

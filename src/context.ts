@@ -98,23 +98,22 @@ class LazyRequestContext implements RequestContext {
 }
 
 /**
- * A request's context; `log` and `signal` are asked for when first read (a logger or a signal
- * given is used as it is).
+ * A request's context; `log` and `signal` are asked for when first read.
  */
 export function createRequestContext(
   dataSource: DataSource,
   catalog: Catalog,
   authentication: Authentication,
   requestId: string,
-  log: Logger | (() => Logger),
-  signal?: AbortSignal | (() => AbortSignal),
+  log: () => Logger,
+  signal?: () => AbortSignal,
 ): RequestContext {
   return new LazyRequestContext(
     dataSource,
     catalog,
     authentication,
     requestId,
-    typeof log === 'function' ? log : () => log,
-    signal === undefined || typeof signal === 'function' ? signal : () => signal,
+    log,
+    signal,
   );
 }

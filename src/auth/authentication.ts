@@ -74,11 +74,11 @@ const TOKEN_ERRORS = [
  * carry `sub` and `exp` (and the configured issuer and audience), and its claims are checked
  * strictly (DESIGN.md section 2): `sub` a user id (subProblem), `roles` absent or an array of
  * strings, `exp` at most `maxTtlSeconds` ahead. Failures say why in general terms and never echo
- * the token. `log` (or what it answers, asked only then) hears of a key set that cannot be read.
+ * the token. `log` (asked only then) answers the logger that hears of a key set that cannot be read.
  */
 export function createAuthenticator(
   auth: Omit<Config['auth'], 'maxTtlSeconds'> & { maxTtlSeconds?: number },
-): (header: string | undefined, log?: Logger | (() => Logger)) => Promise<Authentication> {
+): (header: string | undefined, log?: () => Logger) => Promise<Authentication> {
   const maxTtlSeconds = auth.maxTtlSeconds ?? DEFAULT_JWT_MAX_TTL_SECONDS;
   // Imported once: given raw bytes, jose would import the key again for every token it checks.
   const secret = auth.jwtSecret
@@ -123,7 +123,7 @@ export function createAuthenticator(
     } catch (error) {
       if (error instanceof errors.JWTExpired) return { principal: null, failure: 'The token has expired' };
       if (TOKEN_ERRORS.some((kind) => error instanceof kind)) return { principal: null, failure: 'The token is not valid' };
-      (typeof log === 'function' ? log() : log)?.error({ err: error }, 'cannot check tokens: the key set is unreachable or unreadable');
+      log?.().error({ err: error }, 'cannot check tokens: the key set is unreachable or unreadable');
       return { principal: null, failure: 'The token cannot be checked right now' };
     }
     const problem = subProblem(payload.sub);

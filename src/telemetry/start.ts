@@ -8,8 +8,6 @@
 import { tracingPlan } from './tracing-plan';
 import { useTracing } from './tracing-slot';
 
-export { type TracingPlan, tracingPlan } from './tracing-plan';
-
 const plan = tracingPlan(process.env);
 if ('refuse' in plan) {
   process.stderr.write(`byom-subgraph cannot start: ${plan.refuse}\n`);
