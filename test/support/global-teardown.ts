@@ -1,11 +1,15 @@
 import { rmSync } from 'node:fs';
 import { DATABASES_DIR_ENV, TEMPLATE_ENV, dropDatabase, serverUrl } from './database';
 import { RUN_LOG_DIR_ENV, findKeysInRunLogs, removeRunLogDirectory } from './run-logs';
+import { WORKER_DATABASE_KEY, type WorkerDatabase } from './worker-database';
 
 export default async function globalTeardown(): Promise<void> {
   const server = serverUrl();
   const template = process.env[TEMPLATE_ENV];
   if (server && template) await dropDatabase(server, template);
+  // A run in band opened its worker database in this process, which would not exit while it serves.
+  const inBand = (globalThis as Record<symbol, WorkerDatabase | undefined>)[WORKER_DATABASE_KEY];
+  if (inBand) await inBand.close();
   // The workers' and files' embedded databases (the template is kept for the next run).
   const databases = process.env[DATABASES_DIR_ENV];
   if (databases) rmSync(databases, { recursive: true, force: true });

@@ -3,7 +3,7 @@ import path from 'node:path';
 import { PerformanceObserver } from 'node:perf_hooks';
 import type { EnvironmentContext, JestEnvironmentConfig } from '@jest/environment';
 import { TestEnvironment } from 'jest-environment-node';
-import { DATABASES_DIR_ENV, EMBEDDED_TEMPLATE_ENV, WORKER_DATABASE_GLOBAL, type WorkerDatabase, workerDatabase } from './worker-database';
+import { DATABASES_DIR_ENV, EMBEDDED_TEMPLATE_ENV, WORKER_DATABASE_GLOBAL, WORKER_DATABASE_KEY, type WorkerDatabase, workerDatabase } from './worker-database';
 
 /**
  * jest's node environment, and what a worker keeps from one test file to the next. This module is
@@ -32,7 +32,12 @@ function sharedDatabase(): WorkerDatabase | undefined {
   const template = process.env[EMBEDDED_TEMPLATE_ENV];
   const directory = process.env[DATABASES_DIR_ENV];
   if (!template || !directory) return undefined;
-  shared ??= workerDatabase(template, path.join(directory, `worker-${process.pid}`));
+  if (!shared) {
+    shared = workerDatabase(template, path.join(directory, `worker-${process.pid}`));
+    // A run in band (`jest -i`) has no worker process to end: its global teardown, in this same
+    // process but with modules of its own, finds the database here and closes it.
+    (globalThis as Record<symbol, unknown>)[WORKER_DATABASE_KEY] = shared;
+  }
   return shared;
 }
 

@@ -22,7 +22,12 @@ export const WORKER_DATABASE_GLOBAL = '__byomWorkerDatabase';
 export interface WorkerDatabase {
   /** The database, as new, for the caller alone until it calls `release`; undefined while in use. */
   acquire(): Promise<{ url: string; release(): Promise<void> } | undefined>;
+  /** Stops the database and removes its directory: at the end of a run in band (`jest -i`), which no worker process ends. */
+  close(): Promise<void>;
 }
+
+/** Where the test environment keeps the process's worker database, for the global teardown of a run in band. */
+export const WORKER_DATABASE_KEY = Symbol.for('byom.test.workerDatabase');
 
 /** Everything a test could change of the schema, and the migrations applied, in one hash. */
 const SCHEMA_FINGERPRINT = `
@@ -114,6 +119,11 @@ export function workerDatabase(template: string, directory: string): WorkerDatab
   return {
     acquire() {
       return outside.runInAsyncScope(acquire);
+    },
+    async close() {
+      const current = copy;
+      copy = undefined;
+      if (current) await discard(current);
     },
   };
 
