@@ -24,7 +24,7 @@ import { DATABASES_DIR_ENV, EMBEDDED_TEMPLATE_ENV, WORKER_DATABASE_GLOBAL, WORKE
  * that outlives the file then holds the test's name and result, not the file.
  *
  * `BYOM_TEST_MEMORY_LOG=<file>` appends a line per test file: its wall and CPU time (this worker's
- * only) and the worker's memory when it started (after collecting the files before) and ended.
+ * only) and the worker's memory when it started and ended.
  */
 let shared: WorkerDatabase | undefined;
 
@@ -60,17 +60,10 @@ const megabytes = (bytes: number) => Math.round(bytes / MB);
 
 export default class BYOMTestEnvironment extends TestEnvironment {
   private readonly file: string;
-  /** Taken once super() made the file's context, after the collection above. */
+  /** Taken once super() made the file's context. */
   private readonly started = { at: Date.now(), cpu: process.cpuUsage(), memory: process.memoryUsage() };
 
   constructor(config: JestEnvironmentConfig, context: EnvironmentContext) {
-    // The file before this one is garbage now that jest let go of its runtime (not yet when its
-    // environment's teardown ran): collected at once (npm test exposes gc), so that this file
-    // reuses that memory instead of the worker growing until jest replaces it. Twice: the first
-    // collection frees the file's global object, and only then does Node let go of its context.
-    const gc = (globalThis as { gc?: () => void }).gc;
-    gc?.();
-    gc?.();
     super(config, context);
     this.file = path.relative(config.globalConfig.rootDir, context.testPath);
     const database = sharedDatabase();
