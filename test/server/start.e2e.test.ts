@@ -70,21 +70,26 @@ const devToken = (dataDir: string, sub: string, operator = false) =>
   signDevToken(readFileSync(path.join(dataDir, 'dev-jwt-secret'), 'utf8').trim(), { sub, operator });
 
 describe('npm start on the embedded database', () => {
-  let dataDir: string;
   const running: Service[] = [];
+  const dataDirs: string[] = [];
+  // Each test has a data directory of its own, so that they run at once: most of their time is
+  // waiting for services to start, stop or idle.
+  const newDataDir = () => {
+    const dataDir = mkdtempSync(path.join(os.tmpdir(), 'byom-start-'));
+    dataDirs.push(dataDir);
+    return dataDir;
+  };
 
   beforeAll(() => {
     execFileSync(process.execPath, [path.join(ROOT, 'scripts/build.mjs')], { cwd: ROOT });
   });
-  beforeEach(() => {
-    dataDir = mkdtempSync(path.join(os.tmpdir(), 'byom-start-'));
-  });
-  afterEach(async () => {
+  afterAll(async () => {
     await Promise.all(running.splice(0).map(stop));
-    rmSync(dataDir, { recursive: true, force: true });
+    for (const dataDir of dataDirs) rmSync(dataDir, { recursive: true, force: true });
   });
 
-  it('refuses a second service, migrations and keys:reencrypt on a data directory in use, naming it and its holder, and touches nothing', async () => {
+  it.concurrent('refuses a second service, migrations and keys:reencrypt on a data directory in use, naming it and its holder, and touches nothing', async () => {
+    const dataDir = newDataDir();
     const first = await startService(dataDir);
     running.push(first);
     const lockBefore = readFileSync(path.join(dataDir, LOCK_FILE), 'utf8');
@@ -114,7 +119,8 @@ describe('npm start on the embedded database', () => {
     expect(await graphql(first, '{ viewer { userId } }', operator)).toEqual({ data: { viewer: { userId: 'ops' } } });
   }, 90_000);
 
-  it('takes over the lock of a service killed with SIGKILL, with every acknowledged write kept', async () => {
+  it.concurrent('takes over the lock of a service killed with SIGKILL, with every acknowledged write kept', async () => {
+    const dataDir = newDataDir();
     const first = await startService(dataDir);
     const operator = await devToken(dataDir, 'ops', true);
     const created = await graphql(first, 'mutation { createOrganization(input: { name: "Kept Inc" }) { id } }', operator);
@@ -130,7 +136,8 @@ describe('npm start on the embedded database', () => {
     expect(await graphql(second, `{ organization(id: "${id}") { name } }`, operator)).toEqual({ data: { organization: { name: 'Kept Inc' } } });
   }, 90_000);
 
-  it('names a busy port in one line before it opens the database', async () => {
+  it.concurrent('names a busy port in one line before it opens the database', async () => {
+    const dataDir = newDataDir();
     const blocker = net.createServer();
     await new Promise<void>((resolve) => blocker.listen(0, '127.0.0.1', resolve));
     const { port } = blocker.address() as AddressInfo;
@@ -146,7 +153,8 @@ describe('npm start on the embedded database', () => {
     }
   }, 30_000);
 
-  it('answers every resolver after idling past the pool’s idle timeout, and /readyz agrees', async () => {
+  it.concurrent('answers every resolver after idling past the pool’s idle timeout, and /readyz agrees', async () => {
+    const dataDir = newDataDir();
     const service = await startService(dataDir, { DATABASE_IDLE_TIMEOUT_MS: '200' });
     running.push(service);
     const operator = await devToken(dataDir, 'ops', true);
@@ -162,7 +170,8 @@ describe('npm start on the embedded database', () => {
 
   // On a PostgreSQL server: an embedded database of the test's own is answered by this busy test
   // process, whose answers alone can take longer than the 200 ms bound.
-  (serverUrl() ? it : it.skip)('opens a database given by URL although loading its modules outlasts the connect timeout (a busy machine)', async () => {
+  (serverUrl() ? it.concurrent : it.skip)('opens a database given by URL although loading its modules outlasts the connect timeout (a busy machine)', async () => {
+    const dataDir = newDataDir();
     // A preload makes loading the GraphQL modules take 1.5 s, past a 200 ms connect timeout: a
     // connection begun before them would time out while they load.
     const preload = path.join(dataDir, 'slow-modules.js');
