@@ -18,7 +18,7 @@ import { seedEmbeddedDataDir } from '../support/database';
 const ROOT = path.join(__dirname, '../..');
 const PLATFORM_ANTHROPIC_KEY = makeTestKey('ANTHROPIC');
 const DRAIN_MS = 1_000;
-const RUN_DELAY_MS = 3_000;
+const RUN_DELAY_MS = 2_000;
 
 interface Service {
   child: ChildProcessWithoutNullStreams;
