@@ -34,8 +34,12 @@ import {
 import { NodeTracerProvider } from '@opentelemetry/sdk-trace-node';
 import type { AttemptRecord, KeyCheckRecord, TraceIds, Tracing } from './telemetry';
 
-/** Requests without a sampled parent recorded when OTEL_TRACES_SAMPLER is unset: one in ten. */
-export const DEFAULT_ROOT_RATIO = 0.1;
+/**
+ * Requests without a sampled parent recorded when OTEL_TRACES_SAMPLER is unset: one in a hundred.
+ * Behind a router, requests come with its sampled `traceparent` and are all recorded; this is for
+ * the others. One in ten cost a quarter of `modelCatalog`'s throughput (README, "What it costs").
+ */
+export const DEFAULT_ROOT_RATIO = 0.01;
 
 /** Routes that are polled, not served: never traced. */
 const UNTRACED_PATHS = new Set(['/healthz', '/readyz', '/metrics']);

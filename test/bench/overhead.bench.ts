@@ -5,6 +5,7 @@ import path from 'node:path';
 import { Client } from 'pg';
 import { signDevToken } from '../../src/auth/dev-token';
 import { MODEL_CATALOG } from '../../src/catalog/catalog';
+import { DEFAULT_ROOT_RATIO } from '../../src/telemetry/tracing';
 import { build } from '../support/built-server';
 import { createTestDatabase } from '../support/database';
 import { startOtlpReceiver } from '../support/otlp-receiver';
@@ -152,7 +153,7 @@ interface Cell {
 }
 
 const SAMPLINGS = {
-  default: 'default sampling (parent-based, 1 in 10 roots)',
+  default: `default sampling (parent-based, 1 in ${Math.round(1 / DEFAULT_ROOT_RATIO)} roots)`,
   always: 'every request sampled',
 } as const;
 

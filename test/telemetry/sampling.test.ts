@@ -2,7 +2,8 @@ import { DEFAULT_ROOT_RATIO, requestSampling } from '../../src/telemetry/tracing
 
 describe('which requests are traced (requestSampling)', () => {
   it('chooses requests as they arrive for the parent-based samplers, the default among them', () => {
-    expect(requestSampling({})).toEqual({ rootRatio: DEFAULT_ROOT_RATIO });
+    // Unset: one request in a hundred without a sampled parent, as the README says.
+    expect(requestSampling({})).toEqual({ rootRatio: 0.01 });
     expect(requestSampling({ OTEL_TRACES_SAMPLER_ARG: '0.25' })).toEqual({ rootRatio: 0.25 });
     expect(requestSampling({ OTEL_TRACES_SAMPLER_ARG: 'lots' })).toEqual({ rootRatio: DEFAULT_ROOT_RATIO });
     expect(requestSampling({ OTEL_TRACES_SAMPLER: 'parentbased_always_on' })).toEqual({ rootRatio: 1 });
