@@ -30,6 +30,7 @@ import {
   SamplingDecision,
   type SpanExporter,
   type SpanProcessor,
+  type TimedEvent,
 } from '@opentelemetry/sdk-trace-base';
 import { NodeTracerProvider } from '@opentelemetry/sdk-trace-node';
 import type { AttemptRecord, KeyCheckRecord, TraceIds, Tracing } from './telemetry';
@@ -205,44 +206,45 @@ const URL_ATTRIBUTES = new Set(['http.url', 'http.target', 'url.full', 'http.rou
 /** Attributes that may hold values of a statement or an operation: never exported. */
 const DROPPED_ATTRIBUTE = /^(url\.query$|db\.postgresql\.values|db\.query\.parameter|db\.statement\.parameters|graphql\.variables)/;
 
-/** Whether a span holds anything scrubbed() takes out or changes. */
-function needsScrubbing(span: ReadableSpan): boolean {
-  for (const key in span.attributes) {
-    if (DROPPED_ATTRIBUTE.test(key)) return true;
-    const value = span.attributes[key];
-    if (URL_ATTRIBUTES.has(key) && typeof value === 'string' && value.includes('?')) return true;
-  }
-  for (const event of span.events) {
-    if (event.name !== 'exception') continue;
-    const attributes = event.attributes ?? {};
-    for (const key in attributes) if (key !== 'exception.type') return true;
-    if (attributes['exception.type'] === undefined) return true;
-  }
-  return span.status.message !== undefined && !isUpperName(span.status.message);
-}
-
 /**
  * A span as it may leave the process: URLs without their query, no parameter or variable
  * attribute, exception events reduced to their type (a driver's message may quote a value), and a
  * status message only when it is one of the service's codes.
  */
 export function scrubbed(span: ReadableSpan): ReadableSpan {
+  const attributes = scrubbedAttributes(span.attributes);
+  const events = span.events.map(scrubbedEvent);
+  const status = span.status.message === undefined || isUpperName(span.status.message) ? span.status : { code: span.status.code };
   // Most spans hold nothing to take out: exported as they are, without a copy.
-  if (!needsScrubbing(span)) return span;
-  const attributes: Attributes = {};
-  for (const [key, value] of Object.entries(span.attributes)) {
-    if (DROPPED_ATTRIBUTE.test(key)) continue;
-    attributes[key] = URL_ATTRIBUTES.has(key) && typeof value === 'string' ? value.split('?')[0] : value;
-  }
-  const events = span.events.map((event) =>
-    event.name === 'exception' ? { ...event, attributes: { 'exception.type': event.attributes?.['exception.type'] ?? 'Error' } } : event,
-  );
-  const status = isUpperName(span.status.message) ? span.status : { code: span.status.code };
+  if (attributes === span.attributes && status === span.status && events.every((event, index) => event === span.events[index])) return span;
   return Object.create(span, {
     attributes: { value: attributes, enumerable: true },
     events: { value: events, enumerable: true },
     status: { value: status, enumerable: true },
   }) as ReadableSpan;
+}
+
+/** The attributes without parameters or variables, URLs without their query: `given` itself when nothing changes, a copy made at the first change otherwise. */
+function scrubbedAttributes(given: Attributes): Attributes {
+  let copy: Attributes | undefined;
+  const keys = Object.keys(given);
+  keys.forEach((key, index) => {
+    const value = given[key];
+    const dropped = DROPPED_ATTRIBUTE.test(key);
+    const kept = !dropped && URL_ATTRIBUTES.has(key) && typeof value === 'string' ? value.split('?')[0] : value;
+    if (!copy && !dropped && kept === value) return;
+    copy ??= Object.fromEntries(keys.slice(0, index).map((earlier) => [earlier, given[earlier]]));
+    if (!dropped) copy[key] = kept;
+  });
+  return copy ?? given;
+}
+
+/** An exception event reduced to its type (a driver's message may quote a value); `event` itself when it is no more than that. */
+function scrubbedEvent(event: TimedEvent): TimedEvent {
+  if (event.name !== 'exception') return event;
+  const type = event.attributes?.['exception.type'];
+  const onlyType = type !== undefined && Object.keys(event.attributes ?? {}).every((key) => key === 'exception.type');
+  return onlyType ? event : { ...event, attributes: { 'exception.type': type ?? 'Error' } };
 }
 
 function scrubbing(exporter: SpanExporter): SpanExporter {
