@@ -1,5 +1,4 @@
 import http from 'node:http';
-import { parse as parseUrl } from 'node:url';
 import type { AddressInfo } from 'node:net';
 import { ApolloServer, HeaderMap } from '@apollo/server';
 import { ApolloServerPluginDrainHttpServer } from '@apollo/server/plugin/drainHttpServer';
@@ -181,9 +180,11 @@ async function answerGraphQL(apollo: ApolloServer<RequestContext>, context: (req
   for (const [key, value] of Object.entries(req.headers)) {
     if (value !== undefined) headers.set(key, Array.isArray(value) ? value.join(', ') : value);
   }
+  // A request's target has no fragment: its search is all from its first '?'.
   const url = req.url ?? '';
+  const query = url.indexOf('?');
   const response = await apollo.executeHTTPGraphQLRequest({
-    httpGraphQLRequest: { method: (req.method ?? 'POST').toUpperCase(), headers, search: url.includes('?') ? (parseUrl(url).search ?? '') : '', body: req.body },
+    httpGraphQLRequest: { method: (req.method ?? 'POST').toUpperCase(), headers, search: query < 0 ? '' : url.slice(query), body: req.body },
     context: () => context(req, res),
   });
   for (const [key, value] of response.headers) res.setHeader(key, value);
