@@ -47,10 +47,10 @@ function sources(entry) {
 
 const mtime = (file) => statSync(file, { throwIfNoEntry: false })?.mtimeMs ?? -1;
 
-/** The sources whose module in dist/ is older than they are, and the modules left by sources that are gone. */
 /** When the newest setting of the build (package.json, tsconfig, …) was written. */
 const newestSetting = () => Math.max(...settings.map((file) => mtime(path.join(root, file))));
 
+/** The sources whose module in dist/ is older than they are, and the modules left by sources that are gone. */
 function compileState() {
   const settingsWritten = newestSetting();
   const files = inputs.flatMap(sources);
