@@ -25,6 +25,22 @@ describe('the HTTP server', () => {
     }
   }
 
+  describe('POST /graphql', () => {
+    it('answers a POST whose target has a query string as one without, and the same by /graphql/ (Express)', async () => {
+      const token = await server.token('ops', { operator: true });
+      const post = (url: string) =>
+        fetch(url, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` },
+          body: JSON.stringify({ query: '{ viewer { userId } }' }),
+        }).then(async (response) => ({ status: response.status, body: await response.json() }));
+      const expected = { status: 200, body: { data: { viewer: { userId: 'ops' } } } };
+      expect(await post(server.url)).toEqual(expected);
+      expect(await post(`${server.url}?from=a%3Fb&x=1`)).toEqual(expected);
+      expect(await post(`${base()}/graphql/?x=1`)).toEqual(expected);
+    });
+  });
+
   describe('health', () => {
     it('answers /healthz while the process runs', async () => {
       const response = await fetch(`${base()}/healthz`);
