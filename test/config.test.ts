@@ -1,6 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
-import os from 'node:os';
+import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
 import {
   ConfigError,
@@ -10,6 +9,7 @@ import {
   parseConfig,
 } from '../src/config';
 import { parseKeyRing } from '../src/connections/key-vault';
+import { scratchDirectories } from './support/scratch';
 import { shutdownPlan } from '../src/stopping';
 
 const JWT_SECRET = 'a-production-secret-of-at-least-32-characters';
@@ -370,13 +370,11 @@ describe('parseKeyRing', () => {
 });
 
 describe('loadConfig', () => {
+  const newDataDir = scratchDirectories('byom-config');
   let dataDir: string;
 
   beforeEach(() => {
-    dataDir = mkdtempSync(path.join(os.tmpdir(), 'byom-config-'));
-  });
-  afterEach(() => {
-    rmSync(dataDir, { recursive: true, force: true });
+    dataDir = newDataDir();
   });
 
   const mode = (file: string) => statSync(file).mode & 0o777;
@@ -422,15 +420,10 @@ describe('loadConfig', () => {
     });
 
     it('makes a different secret and key in a different data directory', () => {
-      const other = mkdtempSync(path.join(os.tmpdir(), 'byom-config-'));
-      try {
-        const a = loadConfig({ DATA_DIR: dataDir }).config;
-        const b = loadConfig({ DATA_DIR: other }).config;
-        expect(b.auth.jwtSecret).not.toBe(a.auth.jwtSecret);
-        expect(b.encryptionKeys[0].key.equals(a.encryptionKeys[0].key)).toBe(false);
-      } finally {
-        rmSync(other, { recursive: true, force: true });
-      }
+      const a = loadConfig({ DATA_DIR: dataDir }).config;
+      const b = loadConfig({ DATA_DIR: newDataDir() }).config;
+      expect(b.auth.jwtSecret).not.toBe(a.auth.jwtSecret);
+      expect(b.encryptionKeys[0].key.equals(a.encryptionKeys[0].key)).toBe(false);
     });
 
     it('creates the data directory when it does not exist yet', () => {

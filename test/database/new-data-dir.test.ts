@@ -1,8 +1,8 @@
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import os from 'node:os';
+import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { startEmbeddedPostgres } from '../../src/database/embedded-postgres';
 import { initdbCacheDir, initializeDataDir } from '../../src/database/new-data-dir';
+import { scratchDirectories } from '../support/scratch';
 
 /**
  * A new embedded data directory: the first on a machine is made by initdb and kept, the next ones
@@ -10,12 +10,10 @@ import { initdbCacheDir, initializeDataDir } from '../../src/database/new-data-d
  * the first step really runs initdb whatever the machine kept before.
  */
 describe('a new embedded data directory', () => {
+  const newScratch = scratchDirectories('byom-new-data-dir');
   let scratch: string;
   beforeAll(() => {
-    scratch = mkdtempSync(path.join(os.tmpdir(), 'byom-new-data-dir-'));
-  });
-  afterAll(() => {
-    rmSync(scratch, { recursive: true, force: true });
+    scratch = newScratch();
   });
 
   it('is made by initdb when nothing is kept, which is then kept whole; the next one is a copy of it, and opens', async () => {

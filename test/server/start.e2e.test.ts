@@ -1,13 +1,13 @@
 import { type ChildProcessWithoutNullStreams, execFileSync, spawn } from 'node:child_process';
 import { once } from 'node:events';
-import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import net, { type AddressInfo } from 'node:net';
-import os from 'node:os';
 import path from 'node:path';
 import { signDevToken } from '../../src/auth/dev-token';
 import { LOCK_FILE } from '../../src/database/data-dir-lock';
 import { untilReady } from '../support/built-server';
 import { createTestDatabase, seedEmbeddedDataDir, serverUrl } from '../support/database';
+import { scratchDirectories } from '../support/scratch';
 
 /**
  * `node dist/src/main.js` as `npm start` runs it, on the embedded database in a data directory
@@ -71,22 +71,16 @@ const devToken = (dataDir: string, sub: string, operator = false) =>
 
 describe('npm start on the embedded database', () => {
   const running: Service[] = [];
-  const dataDirs: string[] = [];
-  // Each test has a data directory of its own, so that they run at once: most of their time is
-  // waiting for services to start, stop or idle.
-  const newDataDir = () => {
-    const dataDir = mkdtempSync(path.join(os.tmpdir(), 'byom-start-'));
-    dataDirs.push(dataDir);
-    return dataDir;
-  };
 
   beforeAll(() => {
     execFileSync(process.execPath, [path.join(ROOT, 'scripts/build.mjs')], { cwd: ROOT });
   });
   afterAll(async () => {
     await Promise.all(running.splice(0).map(stop));
-    for (const dataDir of dataDirs) rmSync(dataDir, { recursive: true, force: true });
   });
+  // Each test has a data directory of its own, so that they run at once: most of their time is
+  // waiting for services to start, stop or idle. Removed after the services above have stopped.
+  const newDataDir = scratchDirectories('byom-start');
 
   it.concurrent('refuses a second service, migrations and keys:reencrypt on a data directory in use, naming it and its holder, and touches nothing', async () => {
     const dataDir = newDataDir();
