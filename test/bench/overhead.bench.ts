@@ -29,9 +29,14 @@ import { ms, printTable, processCpuMs, verdict } from './support';
  * of a ratio). Each ratio is taken within a round and printed as the median of the rounds with
  * their spread (lowest–highest); req/s, latencies and CPU per request are medians too.
  *
+ * Two identical servers without tracing (catalog-off and catalog-twin) are measured as the others
+ * are: their ratio is what a ratio of these rounds reads when nothing differs. On a machine whose
+ * cores change speed from one minute to the next it is far from 1, and a difference smaller than
+ * its spread is not measured.
+ *
  * BENCH_OVERHEAD_ROUNDS and BENCH_OVERHEAD_SECONDS change the rounds and their length;
  * BENCH_OVERHEAD_CELLS=catalog-off,org-default measures only those cells (bare, catalog-off,
- * org-off, catalog-default, org-default, catalog-always, org-always);
+ * catalog-twin, org-off, catalog-default, org-default, catalog-always, org-always);
  * BENCH_OVERHEAD_CPU_PROF=<directory>: each server runs under --cpu-prof, and the heaviest
  * frames and packages of each one's profile are printed (measure one cell to see one operation);
  * BENCH_OVERHEAD_NODE_ARGS passes other Node options to the servers.
@@ -142,7 +147,7 @@ async function startLoadProcess() {
   };
 }
 
-type ServerName = 'bare' | 'off' | 'default' | 'always';
+type ServerName = 'bare' | 'off' | 'twin' | 'default' | 'always';
 type Operation = 'hello' | 'catalog' | 'org';
 
 interface Cell {
@@ -160,6 +165,7 @@ const SAMPLINGS = {
 const CELLS: Cell[] = [
   { name: 'bare', label: 'bare Apollo Server 5 on Express 5: { hello }', server: 'bare', operation: 'hello' },
   { name: 'catalog-off', label: 'this service: { modelCatalog { id } }, tracing off', server: 'off', operation: 'catalog' },
+  { name: 'catalog-twin', label: 'this service: { modelCatalog { id } }, tracing off, a second server', server: 'twin', operation: 'catalog' },
   { name: 'catalog-default', label: `this service: { modelCatalog { id } }, tracing on, ${SAMPLINGS.default}, /metrics every second`, server: 'default', operation: 'catalog' },
   { name: 'catalog-always', label: `this service: { modelCatalog { id } }, tracing on, ${SAMPLINGS.always}, /metrics every second`, server: 'always', operation: 'catalog' },
   { name: 'org-off', label: 'this service: organization(id) { name effectiveModels {…} }, tracing off', server: 'off', operation: 'org' },
@@ -267,6 +273,7 @@ export async function benchOverhead(): Promise<void> {
     const starting: [ServerName, () => Promise<Server>][] = [
       ['bare', () => startBare(profileArgs('bare'))],
       ['off', () => startService(database.url, {}, profileArgs('off'))],
+      ['twin', () => startService(database.url, {}, profileArgs('twin'))],
       ['default', () => startService(database.url, tracingEnv, profileArgs('default'))],
       ['always', () => startService(database.url, { ...tracingEnv, OTEL_TRACES_SAMPLER: 'parentbased_always_on' }, profileArgs('always'))],
     ];
@@ -335,6 +342,10 @@ export async function benchOverhead(): Promise<void> {
     if (has('catalog-off', 'bare')) {
       const { rps, cpu } = ratios('catalog-off', 'bare');
       lines.push(`modelCatalog ÷ bare: ${rps.text} (goal ≥ ${TARGET_CATALOG_OF_BARE}): ${verdict(rps.median >= TARGET_CATALOG_OF_BARE)}; by CPU per request ${cpu.text}: ${verdict(cpu.median >= TARGET_CATALOG_OF_BARE)}`);
+    }
+    if (has('catalog-twin', 'catalog-off')) {
+      const { rps, cpu } = ratios('catalog-twin', 'catalog-off');
+      lines.push(`modelCatalog on two identical servers without tracing (what a ratio reads when nothing differs): ${rps.text}; by CPU per request ${cpu.text}`);
     }
     if (has('org-off', 'bare')) lines.push(`effectiveModels ÷ bare: ${ratios('org-off', 'bare').rps.text}; by CPU per request ${ratios('org-off', 'bare').cpu.text}`);
     if (has('org-off', 'catalog-off')) lines.push(`effectiveModels ÷ modelCatalog: ${ratios('org-off', 'catalog-off').rps.text}; by CPU per request ${ratios('org-off', 'catalog-off').cpu.text}`);
