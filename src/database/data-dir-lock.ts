@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { closeSync, fsyncSync, linkSync, mkdirSync, openSync, readFileSync, renameSync, unlinkSync, writeSync } from 'node:fs';
+import { closeSync, fsyncSync, linkSync, mkdirSync, openSync, readFileSync, renameSync, rmdirSync, unlinkSync, writeSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import type { Config } from '../config';
@@ -46,7 +46,11 @@ export class DataDirLockedError extends Error {
 
 export interface DataDirLock {
   readonly file: string;
-  /** Removes the lock if it is still this process's; safe to call twice. */
+  /**
+   * Removes the lock if it is still this process's, and the directories that taking it made if
+   * nothing else was written in them (a start refused for a busy port leaves no empty directory);
+   * safe to call twice.
+   */
   release(): void;
 }
 
@@ -59,11 +63,12 @@ export function claimDataDir(config: Pick<Config, 'databaseUrl' | 'dataDir'>, pu
 }
 
 export function lockDataDir(directory: string, purpose: string): DataDirLock {
-  mkdirSync(directory, { recursive: true });
+  // The outermost directory this made, if it made any.
+  const made = mkdirSync(directory, { recursive: true });
   const file = path.join(directory, LOCK_FILE);
   const mine = JSON.stringify(describeProcess(process.pid, purpose));
   for (let attempt = 0; attempt < 5; attempt++) {
-    if (tryLink(file, mine)) return held(file, mine);
+    if (tryLink(file, mine)) return held(file, mine, made === undefined ? undefined : { innermost: path.resolve(directory), outermost: path.resolve(made) });
     let current: string;
     try {
       current = readFileSync(file, 'utf8');
@@ -78,21 +83,35 @@ export function lockDataDir(directory: string, purpose: string): DataDirLock {
   throw new Error(`could not take the lock ${file}: other processes keep taking it`);
 }
 
-function held(file: string, mine: string): DataDirLock {
+function held(file: string, mine: string, made: { innermost: string; outermost: string } | undefined): DataDirLock {
   let released = false;
   const release = () => {
     if (released) return;
     released = true;
     process.removeListener('exit', release);
     try {
-      if (readFileSync(file, 'utf8') === mine) unlinkSync(file);
+      if (readFileSync(file, 'utf8') !== mine) return;
+      unlinkSync(file);
     } catch {
-      // Gone already: nothing to release.
+      return; // Gone already: nothing to release.
     }
+    if (made) removeEmpty(made.innermost, made.outermost);
   };
   // process.exit() skips finally blocks; the lock goes with the process all the same.
   process.on('exit', release);
   return { file, release };
+}
+
+/** Removes `innermost` and its parents up to `outermost` while they are empty. */
+function removeEmpty(innermost: string, outermost: string): void {
+  for (let directory = innermost; ; directory = path.dirname(directory)) {
+    try {
+      rmdirSync(directory);
+    } catch {
+      return; // not empty (the database was made), or gone
+    }
+    if (directory === outermost || path.dirname(directory) === directory) return;
+  }
 }
 
 /** Writes the content under a temporary name, synced, then links it to `file` if that does not exist. */

@@ -1,6 +1,6 @@
 import { spawn, spawnSync } from 'node:child_process';
 import { once } from 'node:events';
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { DataDirLockedError, LOCK_FILE, describeProcess, lockDataDir } from '../../src/database/data-dir-lock';
@@ -59,6 +59,20 @@ describe('the data directory lock', () => {
     } finally {
       lock.release();
     }
+  });
+
+  it('removes on release the directories it made, unless something was written in them, and never one that was there', () => {
+    const made = path.join(directory, 'new', 'data');
+    lockDataDir(made, 'the service').release();
+    expect(readdirSync(directory)).toEqual([]);
+
+    const used = lockDataDir(made, 'the service');
+    writeFileSync(path.join(made, 'PG_VERSION'), '17');
+    used.release();
+    expect(readdirSync(made)).toEqual(['PG_VERSION']);
+
+    lockDataDir(directory, 'the service').release();
+    expect(existsSync(directory)).toBe(true);
   });
 
   it('is taken over from a holder that was killed with SIGKILL', async () => {

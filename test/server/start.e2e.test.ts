@@ -131,7 +131,8 @@ describe('npm start on the embedded database', () => {
   }, 90_000);
 
   it.concurrent('names a busy port in one line before it opens the database', async () => {
-    const dataDir = newDataDir();
+    const parent = newDataDir();
+    const dataDir = path.join(parent, 'data');
     const blocker = net.createServer();
     await new Promise<void>((resolve) => blocker.listen(0, '127.0.0.1', resolve));
     const { port } = blocker.address() as AddressInfo;
@@ -140,8 +141,9 @@ describe('npm start on the embedded database', () => {
       expect(await exitOf(service.child)).toBe(1);
       expect(service.errors()).toBe(`byom-subgraph cannot start: port ${port} is in use; set PORT\n`);
       expect(service.output()).toBe(service.errors());
-      // Only the lock was taken (and given back): no database, no development secrets.
-      expect(readdirSync(dataDir)).toEqual([]);
+      // Only the lock was taken (and given back): no database, no development secrets, and not
+      // the directory that taking it made.
+      expect(readdirSync(parent)).toEqual([]);
     } finally {
       blocker.close();
     }
