@@ -14,7 +14,8 @@ import { DATABASES_DIR_ENV, EMBEDDED_TEMPLATE_ENV, WORKER_DATABASE_GLOBAL, WORKE
  * - the performance observers that a file's modules started, disconnected when the file ends.
  *   Node's perf_hooks are shared by every file of a worker, so an observer never disconnected
  *   (prom-client's GC metric starts one per app, for the process's life) would keep the file's
- *   whole module registry alive, tens of MB a file, and be called on every later GC.
+ *   whole module registry alive, tens of MB a file, and be called on every later GC;
+ * - V8's code of every module the worker compiled (`compileCached`).
  *
  * What else kept a finished file alive, found in heap snapshots: jest runs each test in an async
  * context whose store holds the test, its function and so the file; every timer, socket or server
@@ -23,8 +24,6 @@ import { DATABASES_DIR_ENV, EMBEDDED_TEMPLATE_ENV, WORKER_DATABASE_GLOBAL, WORKE
  * worker's database starts outside any test's context (test/support/worker-database.ts), and when
  * a file's tests have run, their functions and hooks are let go of (`handleTestEvent`): a store
  * that outlives the file then holds the test's name and result, not the file.
- *
- * - V8's code of every module the worker compiled (`compileCached`).
  *
  * `BYOM_TEST_MEMORY_LOG=<file>` appends a line per test file: its wall and CPU time (this worker's
  * only), the worker's memory when it started and ended, and how many modules it compiled from the
@@ -134,7 +133,7 @@ export default class BYOMTestEnvironment extends TestEnvironment {
         wallMs: Date.now() - this.started.at,
         cpuMs: Math.round((cpu.user + cpu.system) / 1000),
         startMB: { rss: megabytes(before.rss), heapUsed: megabytes(before.heapUsed), external: megabytes(before.external) },
-        modules: { cached: compiles.cached - this.started.compiles.cached, compiled: compiles.compiled - this.started.compiles.compiled, refused: compiles.refused - this.started.compiles.refused },
+        modules: Object.fromEntries(Object.entries(compiles).map(([kind, count]) => [kind, count - this.started.compiles[kind as keyof typeof compiles]])),
         endMB: { rss: megabytes(after.rss), heapUsed: megabytes(after.heapUsed), external: megabytes(after.external) },
       };
       appendFileSync(log, `${JSON.stringify(line)}\n`);
