@@ -248,7 +248,16 @@ UPDATE organization SET parent_id = $2, updated_at = now() WHERE id = $1 RETURNI
 -- organization_page
 SELECT o.id, o.name, o.parent_id, o.created_at, o.updated_at, o.created_at::text AS created_at_text
 FROM organization o
-WHERE ($1::varchar IS NULL OR EXISTS (SELECT 1 FROM membership m WHERE m.organization_id = o.id AND m.user_id = $1))
+WHERE ($1::text IS NULL OR o.name ILIKE $1)
+  AND ($2::timestamptz IS NULL OR (o.created_at, o.id) < ($2::timestamptz, $3::uuid))
+ORDER BY o.created_at DESC, o.id DESC
+LIMIT $4;
+
+-- organization_page_of_member
+SELECT o.id, o.name, o.parent_id, o.created_at, o.updated_at, o.created_at::text AS created_at_text
+FROM membership m
+JOIN organization o ON o.id = m.organization_id
+WHERE m.user_id = $1
   AND ($2::text IS NULL OR o.name ILIKE $2)
   AND ($3::timestamptz IS NULL OR (o.created_at, o.id) < ($3::timestamptz, $4::uuid))
 ORDER BY o.created_at DESC, o.id DESC

@@ -14,6 +14,8 @@ export const ORGANIZATION_NAME_MAX_LENGTH = 200;
 /** An organization of the platform; organizations form a tree of any depth (never a cycle). */
 @Entity({ name: 'organization' })
 @Check('organization_not_own_parent', '"parent_id" IS NULL OR "parent_id" <> "id"')
+// Query.organizations pages newest first by (created_at, id): read backwards from the cursor.
+@Index('organization_created_at_id_idx', ['createdAt', 'id'])
 export class OrganizationEntity extends Timestamped {
   @PrimaryGeneratedColumn('uuid')
   id: string;

@@ -123,16 +123,33 @@ const MEMBERS_OF = statement(
 );
 
 /**
- * One page of Query.organizations, newest first: `$1` the caller's user id (null for an
- * operator: every organization), `$2` an ILIKE pattern or null, `$3`/`$4` the created_at text and
- * id of the cursor (or nulls), `$5` how many rows. created_at comes back as text too, to the
- * microsecond, for the next cursor.
+ * One page of Query.organizations, newest first, for an operator (every organization): `$1` an
+ * ILIKE pattern or null, `$2`/`$3` the created_at text and id of the cursor (or nulls), `$4` how
+ * many rows. created_at comes back as text too, to the microsecond, for the next cursor. Read
+ * backwards along organization_created_at_id_idx from the cursor: a page reads its own rows, not
+ * the table (at 100,000 organizations 0.1 ms a page instead of 50-67 ms of scanning and sorting).
  */
 const ORGANIZATION_PAGE = statement(
   'organization_page',
   `SELECT ${ORGANIZATION_COLUMNS}, o.created_at::text AS created_at_text
 FROM organization o
-WHERE ($1::varchar IS NULL OR EXISTS (SELECT 1 FROM membership m WHERE m.organization_id = o.id AND m.user_id = $1))
+WHERE ($1::text IS NULL OR o.name ILIKE $1)
+  AND ($2::timestamptz IS NULL OR (o.created_at, o.id) < ($2::timestamptz, $3::uuid))
+ORDER BY o.created_at DESC, o.id DESC
+LIMIT $4`,
+);
+
+/**
+ * The same page for a member (`$1` the user id; then as ORGANIZATION_PAGE): from the member's
+ * memberships (membership_user_id_idx), so that it reads the organizations they belong to, not
+ * every organization to find them (40 ms a page at 100,000 organizations when it did).
+ */
+const MEMBER_ORGANIZATION_PAGE = statement(
+  'organization_page_of_member',
+  `SELECT ${ORGANIZATION_COLUMNS}, o.created_at::text AS created_at_text
+FROM membership m
+JOIN organization o ON o.id = m.organization_id
+WHERE m.user_id = $1
   AND ($2::text IS NULL OR o.name ILIKE $2)
   AND ($3::timestamptz IS NULL OR (o.created_at, o.id) < ($3::timestamptz, $4::uuid))
 ORDER BY o.created_at DESC, o.id DESC
@@ -242,13 +259,11 @@ export class OrganizationRepository {
     after: { createdAt: string; id: string } | null;
     limit: number;
   }): Promise<{ organization: OrganizationEntity; position: { createdAt: string; id: string } }[]> {
-    const rows = await query<OrganizationRow & { created_at_text: string }>(this.db, ORGANIZATION_PAGE, [
-      args.memberId,
-      args.namePattern,
-      args.after?.createdAt ?? null,
-      args.after?.id ?? null,
-      args.limit,
-    ]);
+    const page = [args.namePattern, args.after?.createdAt ?? null, args.after?.id ?? null, args.limit];
+    const rows =
+      args.memberId === null
+        ? await query<OrganizationRow & { created_at_text: string }>(this.db, ORGANIZATION_PAGE, page)
+        : await query<OrganizationRow & { created_at_text: string }>(this.db, MEMBER_ORGANIZATION_PAGE, [args.memberId, ...page]);
     return rows.map((row) => ({ organization: toOrganization(row), position: { createdAt: row.created_at_text, id: row.id } }));
   }
 

@@ -1,4 +1,5 @@
 import { Provider } from '../../src/catalog/catalog';
+import { definedStatements } from '../../src/database/statements';
 import type { OrganizationEntity } from '../../src/organizations/organization.entity';
 import { makeConnection, makeMembership, makeModelSettings, makeOrganization, OrgRole, tenantMaker } from '../support/factories';
 import { OPERATOR, startTestServer, type TestServer } from '../support/test-server';
@@ -217,11 +218,47 @@ describe('the API of the Models settings page', () => {
       }
     });
 
+    it("pages a member's organizations with cursors too, one statement a page", async () => {
+      const first = await list(member, { first: 1 });
+      expect(names(first)).toEqual(['Gamma_Listed']);
+      expect(first.data?.organizations.pageInfo.hasNextPage).toBe(true);
+      const second = await list(member, { first: 1, after: first.data?.organizations.pageInfo.endCursor });
+      expect(names(second)).toEqual(['alpha listed']);
+      expect(second.data?.organizations.pageInfo.hasNextPage).toBe(false);
+      expect(names(await list(member, { search: 'alpha', first: 1, after: first.data?.organizations.pageInfo.endCursor }))).toEqual(['alpha listed']);
+      expect(names(await list(member, { search: 'gamma', first: 1, after: first.data?.organizations.pageInfo.endCursor }))).toEqual([]);
+    });
+
     it('caps a page at 100 organizations', async () => {
       for (let index = 0; index < 101; index += 1) await makeOrganization(server.dataSource, { name: `Bulk ${index}` });
       const result = await list(OPERATOR, { search: 'bulk', first: 500 });
       expect(result.data?.organizations.edges).toHaveLength(100);
       expect(result.data?.organizations.pageInfo.hasNextPage).toBe(true);
+    });
+
+    it('reads a page from the index, not the whole table: an operator\'s along (created_at, id) from the cursor, a member\'s from their memberships', async () => {
+      const db = server.dataSource;
+      // Enough organizations that a scan of the table would cost far more than the index.
+      await db.query(`INSERT INTO organization (name, created_at) SELECT 'Planned ' || g, now() - g * interval '1 second' FROM generate_series(1, 20000) g`);
+      try {
+        await db.query('ANALYZE organization, membership');
+        const text = (name: string) => definedStatements().find((statement) => statement.name === name)!.text;
+        /** Each node of a plan as "<type> <relation> <index>", e.g. "Index Scan Backward organization organization_created_at_id_idx". */
+        const nodes = (node: any): string[] => [
+          [node['Node Type'], node['Scan Direction'] === 'Backward' ? 'Backward' : '', node['Relation Name'], node['Index Name']].filter(Boolean).join(' '),
+          ...(node.Plans ?? []).flatMap(nodes),
+        ];
+        const plan = async (name: string, params: unknown[]) => nodes((await db.query(`EXPLAIN (FORMAT JSON) ${text(name)}`, params))[0]['QUERY PLAN'][0].Plan);
+        const cursor = [new Date(Date.now() - 5000 * 1000).toISOString(), '00000000-0000-4000-8000-000000000000'];
+        for (const params of [[null, null, null, 51], [null, ...cursor, 51], ['%planned 1%', ...cursor, 21]]) {
+          const operatorPage = await plan('organization_page', params);
+          expect({ params, operatorPage }).toEqual({ params, operatorPage: expect.arrayContaining(['Index Scan Backward organization organization_created_at_id_idx']) });
+          const memberPage = await plan('organization_page_of_member', [member, ...params]);
+          expect({ params, scansOrganizations: [...operatorPage, ...memberPage].filter((node) => node.startsWith('Seq Scan organization')) }).toEqual({ params, scansOrganizations: [] });
+        }
+      } finally {
+        await db.query(`DELETE FROM organization WHERE name LIKE 'Planned %'`);
+      }
     });
   });
 
