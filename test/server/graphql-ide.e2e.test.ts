@@ -5,7 +5,12 @@ import { chromium, type BrowserContext, type Page } from 'playwright-core';
 import { CHROMIUM, CHROMIUM_ARGS, describeInBrowser as describeInBrowserFor, haveChromium } from '../support/chromium';
 import { startTestServer, type TestServer } from '../support/test-server';
 
-const STEP_MS = 5_000;
+/**
+ * The longest one step in the browser may take. GraphiQL's first load parses and runs its whole
+ * bundle (Monaco's editor with it): it passed 5 s once while the settings page's test drove the
+ * other Chromium on a loaded 2-core machine.
+ */
+const STEP_MS = 15_000;
 const SCREENSHOT = '/tmp/ide.png';
 
 const describeInBrowser = describeInBrowserFor('the GraphQL IDE tests');
