@@ -55,9 +55,10 @@ PerformanceObserver.prototype.observe = function (this: PerformanceObserver, ...
  * jest compiles every module anew for every test file (each file has a module registry of its
  * own), about 0.5 s of CPU a file that loads the app. The code V8 made for a module the first time
  * is kept and given back to V8 the next time the same file is compiled; V8 checks that it was made
- * from the same source and refuses it otherwise (the module is then compiled as before, and its
- * code kept anew). A module whose source holds `import(` is always compiled as before: on Node 20
- * a function compiled from cached data loses its dynamic import callback.
+ * from the same source and refuses it otherwise (the module is then compiled as before, and the
+ * next compile of it keeps its code anew). A module whose source holds `import(` is always
+ * compiled as before: on Node 20 a function compiled from cached data loses its dynamic import
+ * callback.
  */
 const codeCache = new Map<string, Buffer>();
 const compiles = { cached: 0, compiled: 0, refused: 0 };
