@@ -36,7 +36,9 @@ import { ms, printTable, processCpuMs, verdict } from './support';
  *
  * BENCH_OVERHEAD_ROUNDS and BENCH_OVERHEAD_SECONDS change the rounds and their length;
  * BENCH_OVERHEAD_CELLS=catalog-off,org-default measures only those cells (bare, catalog-off,
- * catalog-twin, org-off, catalog-default, org-default, catalog-always, org-always);
+ * catalog-twin, org-off, catalog-default, org-default, catalog-always, org-always; and
+ * catalog-never, only when named: tracing on and never sampled, parentbased_always_off, which
+ * parts the instrumentations' own cost from that of the requests sampled);
  * BENCH_OVERHEAD_CPU_PROF=<directory>: each server runs under --cpu-prof, and the heaviest
  * frames and packages of each one's profile are printed (measure one cell to see one operation);
  * BENCH_OVERHEAD_NODE_ARGS passes other Node options to the servers.
@@ -147,7 +149,7 @@ async function startLoadProcess() {
   };
 }
 
-type ServerName = 'bare' | 'off' | 'twin' | 'default' | 'always';
+type ServerName = 'bare' | 'off' | 'twin' | 'default' | 'never' | 'always';
 type Operation = 'hello' | 'catalog' | 'org';
 
 interface Cell {
@@ -155,10 +157,13 @@ interface Cell {
   label: string;
   server: ServerName;
   operation: Operation;
+  /** Measured only when BENCH_OVERHEAD_CELLS names it. */
+  onlyWhenNamed?: true;
 }
 
 const SAMPLINGS = {
   default: `default sampling (parent-based, 1 in ${Math.round(1 / DEFAULT_ROOT_RATIO)} roots)`,
+  never: 'no request sampled',
   always: 'every request sampled',
 } as const;
 
@@ -167,6 +172,7 @@ const CELLS: Cell[] = [
   { name: 'catalog-off', label: 'this service: { modelCatalog { id } }, tracing off', server: 'off', operation: 'catalog' },
   { name: 'catalog-twin', label: 'this service: { modelCatalog { id } }, tracing off, a second server', server: 'twin', operation: 'catalog' },
   { name: 'catalog-default', label: `this service: { modelCatalog { id } }, tracing on, ${SAMPLINGS.default}, /metrics every second`, server: 'default', operation: 'catalog' },
+  { name: 'catalog-never', label: `this service: { modelCatalog { id } }, tracing on, ${SAMPLINGS.never}, /metrics every second`, server: 'never', operation: 'catalog', onlyWhenNamed: true },
   { name: 'catalog-always', label: `this service: { modelCatalog { id } }, tracing on, ${SAMPLINGS.always}, /metrics every second`, server: 'always', operation: 'catalog' },
   { name: 'org-off', label: 'this service: organization(id) { name effectiveModels {…} }, tracing off', server: 'off', operation: 'org' },
   { name: 'org-default', label: `this service: organization(id) {…}, tracing on, ${SAMPLINGS.default}, /metrics every second`, server: 'default', operation: 'org' },
@@ -227,7 +233,7 @@ export async function benchOverhead(): Promise<void> {
   const started = performance.now();
   const step = (what: string) => process.stdout.write(`overhead: ${what} (${((performance.now() - started) / 1000).toFixed(0)} s)\n`);
   const load1 = () => os.loadavg()[0].toFixed(2);
-  const cells = process.env.BENCH_OVERHEAD_CELLS ? CELLS.filter((cell) => process.env.BENCH_OVERHEAD_CELLS?.split(',').includes(cell.name)) : CELLS;
+  const cells = process.env.BENCH_OVERHEAD_CELLS ? CELLS.filter((cell) => process.env.BENCH_OVERHEAD_CELLS?.split(',').includes(cell.name)) : CELLS.filter((cell) => !cell.onlyWhenNamed);
   if (cells.length === 0) throw new Error(`BENCH_OVERHEAD_CELLS names no cell; the cells: ${CELLS.map((cell) => cell.name).join(', ')}`);
   const loadAverages = [load1()];
   step(`building (load average ${loadAverages[0]})`);
@@ -275,6 +281,7 @@ export async function benchOverhead(): Promise<void> {
       ['off', () => startService(database.url, {}, profileArgs('off'))],
       ['twin', () => startService(database.url, {}, profileArgs('twin'))],
       ['default', () => startService(database.url, tracingEnv, profileArgs('default'))],
+      ['never', () => startService(database.url, { ...tracingEnv, OTEL_TRACES_SAMPLER: 'parentbased_always_off' }, profileArgs('never'))],
       ['always', () => startService(database.url, { ...tracingEnv, OTEL_TRACES_SAMPLER: 'parentbased_always_on' }, profileArgs('always'))],
     ];
     // One after the other: starting is CPU-bound, and each server's start-up must not time out another's.
@@ -285,7 +292,7 @@ export async function benchOverhead(): Promise<void> {
     const run = async (cell: Cell, seconds: number): Promise<Measured> => {
       const server = servers.get(cell.server) as Server;
       const scraper =
-        cell.server === 'default' || cell.server === 'always'
+        cell.server === 'default' || cell.server === 'never' || cell.server === 'always'
           ? setInterval(() => void fetch(new URL('/metrics', server.url)).then((response) => response.text()).catch(() => undefined), 1_000)
           : undefined;
       try {
@@ -349,6 +356,10 @@ export async function benchOverhead(): Promise<void> {
     }
     if (has('org-off', 'bare')) lines.push(`effectiveModels ÷ bare: ${ratios('org-off', 'bare').rps.text}; by CPU per request ${ratios('org-off', 'bare').cpu.text}`);
     if (has('org-off', 'catalog-off')) lines.push(`effectiveModels ÷ modelCatalog: ${ratios('org-off', 'catalog-off').rps.text}; by CPU per request ${ratios('org-off', 'catalog-off').cpu.text}`);
+    if (has('catalog-never', 'catalog-off')) {
+      const { rps, cpu } = ratios('catalog-never', 'catalog-off');
+      lines.push(`modelCatalog with tracing on (${SAMPLINGS.never}: the instrumentations' own cost) ÷ off: ${rps.text}; by CPU per request ${cpu.text}`);
+    }
     for (const sampling of ['default', 'always'] as const) {
       for (const [name, operation] of [
         ['modelCatalog', 'catalog'],
@@ -374,7 +385,7 @@ export async function benchOverhead(): Promise<void> {
     await database.drop();
   }
   if (profileDirectory) {
-    for (const name of ['bare', 'off', 'default', 'always'] as const) {
+    for (const name of ['bare', 'off', 'default', 'never', 'always'] as const) {
       const directory = profileOf(name) as string;
       const title = name === 'bare' ? 'the bare server' : name === 'off' ? 'the service without tracing' : `the service with tracing, ${SAMPLINGS[name]}`;
       if (servers.has(name) && existsSync(directory)) printProfile(title, directory);
