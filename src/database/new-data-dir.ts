@@ -6,14 +6,14 @@ import path from 'node:path';
 /**
  * Makes a new embedded data directory. initdb is PGlite's costliest step (about 4 s of CPU and
  * 850 MB in a process of its own), and its result is the same every time for one PGlite version:
- * so the first one on a machine is kept, as it left initdb, in `node_modules/.cache/` beside PGlite,
- * and every later new data directory (a scratch one for the demo, a second DATA_DIR, a test's)
- * is a copy of it, made in a fraction of a second. The kept copy is written whole or not at all
- * (renamed into place); where it cannot be written (a read-only install), each new directory runs
- * initdb as before.
+ * so it is run once on a machine and kept, as it left initdb, in `node_modules/.cache/` beside
+ * PGlite (keptInitdb: at the install, by scripts/postinstall.mjs, or else by the first new data
+ * directory), and every new data directory (the first start's, a scratch one for the demo, a
+ * second DATA_DIR, a test's) is a copy of it, made in a fraction of a second. Where nothing can be
+ * kept (a read-only install), each new directory runs initdb as before.
  */
 export async function initializeDataDir(dataDir: string, cacheDir: string | undefined = initdbCacheDir()): Promise<'copied' | 'initialized'> {
-  if (cacheDir && existsSync(path.join(cacheDir, 'PG_VERSION'))) {
+  if (cacheDir && (await keptInitdb(cacheDir))) {
     try {
       cpSync(cacheDir, dataDir, { recursive: true });
       return 'copied';
@@ -24,8 +24,33 @@ export async function initializeDataDir(dataDir: string, cacheDir: string | unde
     }
   }
   await initializeInChildProcess(dataDir);
-  if (cacheDir) keep(dataDir, cacheDir);
   return 'initialized';
+}
+
+/**
+ * Keeps PGlite's initdb in `cacheDir`: 'kept' when it was already, 'made' when initdb ran now (in
+ * a scratch directory beside it, renamed into place: whole or not at all), undefined where it
+ * cannot be kept (no node_modules, a read-only install, a full disk).
+ */
+export async function keptInitdb(cacheDir: string | undefined = initdbCacheDir()): Promise<'kept' | 'made' | undefined> {
+  if (!cacheDir) return undefined;
+  const kept = () => existsSync(path.join(cacheDir, 'PG_VERSION'));
+  if (kept()) return 'kept';
+  const partial = `${cacheDir}.${process.pid}.partial`;
+  try {
+    mkdirSync(partial, { recursive: true });
+    await initializeInChildProcess(partial);
+    renameSync(partial, cacheDir);
+    return 'made';
+  } catch {
+    // Another process kept one first, or the install is read-only.
+    return kept() ? 'kept' : undefined;
+  } finally {
+    // Left only by a failure; where nothing could be made (not a directory), nothing is there to remove.
+    try {
+      rmSync(partial, { recursive: true, force: true });
+    } catch {}
+  }
 }
 
 /** `node_modules/.cache/byom-pglite-initdb/<PGlite's version>`, or undefined where PGlite is not in a node_modules. */
@@ -39,19 +64,6 @@ export function initdbCacheDir(): string | undefined {
     return path.join(match[1], '.cache', 'byom-pglite-initdb', version);
   } catch {
     return undefined;
-  }
-}
-
-/** Copies a data directory that initdb has just made into the cache, whole or not at all. */
-function keep(dataDir: string, cacheDir: string): void {
-  const partial = `${cacheDir}.${process.pid}.partial`;
-  try {
-    cpSync(dataDir, partial, { recursive: true });
-    renameSync(partial, cacheDir);
-  } catch {
-    // Another process kept one first, or the install is read-only: nothing is lost.
-  } finally {
-    rmSync(partial, { recursive: true, force: true });
   }
 }
 
