@@ -26,8 +26,9 @@ try {
   } else {
     const started = performance.now();
     const { initdbCacheDir, keptInitdb } = createRequire(import.meta.url)(path.join(root, 'dist', 'src', 'database', 'new-data-dir.js'));
-    const kept = await keptInitdb();
-    const where = path.relative(root, initdbCacheDir() ?? '') || 'node_modules/.cache';
+    const cacheDir = initdbCacheDir();
+    const kept = await keptInitdb(cacheDir);
+    const where = cacheDir ? path.relative(root, cacheDir) : 'node_modules/.cache';
     if (kept === 'made') say(`PGlite's initdb kept in ${where} (${((performance.now() - started) / 1000).toFixed(1)} s), for new embedded data directories`);
     else if (kept === undefined) say(`PGlite's initdb could not be kept in ${where}; the first embedded start runs it itself`);
   }

@@ -167,6 +167,9 @@ const SAMPLINGS = {
   always: 'every request sampled',
 } as const;
 
+/** Whether a server traces (its sampling is one of SAMPLINGS): its cells scrape /metrics every second. */
+const tracing = (server: ServerName): server is keyof typeof SAMPLINGS => server in SAMPLINGS;
+
 const CELLS: Cell[] = [
   { name: 'bare', label: 'bare Apollo Server 5 on Express 5: { hello }', server: 'bare', operation: 'hello' },
   { name: 'catalog-off', label: 'this service: { modelCatalog { id } }, tracing off', server: 'off', operation: 'catalog' },
@@ -291,10 +294,9 @@ export async function benchOverhead(): Promise<void> {
     const served = new Map<ServerName, number>();
     const run = async (cell: Cell, seconds: number): Promise<Measured> => {
       const server = servers.get(cell.server) as Server;
-      const scraper =
-        cell.server === 'default' || cell.server === 'never' || cell.server === 'always'
-          ? setInterval(() => void fetch(new URL('/metrics', server.url)).then((response) => response.text()).catch(() => undefined), 1_000)
-          : undefined;
+      const scraper = tracing(cell.server)
+        ? setInterval(() => void fetch(new URL('/metrics', server.url)).then((response) => response.text()).catch(() => undefined), 1_000)
+        : undefined;
       try {
         const cpuBefore = processCpuMs(server.pid);
         const figures = await load.run({ url: server.url, connections: CONNECTIONS, seconds, requests: requests[cell.operation] });
