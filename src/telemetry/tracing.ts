@@ -86,12 +86,12 @@ export function requestSampling(env: NodeJS.ProcessEnv): RequestSampling | undef
   }
 }
 
-/** Whether a request is traced (RequestSampling): its sampled `traceparent`, else a draw. */
-function chosen(sampling: RequestSampling, headers: Record<string, unknown>): boolean {
+/** Whether a request is traced (RequestSampling): its sampled `traceparent`, else a draw (`random`) at the root ratio. */
+export function chosen(sampling: RequestSampling, headers: Record<string, unknown>, random = Math.random): boolean {
   // The W3C propagator, as the HTTP instrumentation reads the header after this (without the header, no parent).
   const parent = headers.traceparent === undefined ? undefined : trace.getSpanContext(propagation.extract(ROOT_CONTEXT, headers));
   if (parent && isSpanContextValid(parent)) return (parent.traceFlags & TraceFlags.SAMPLED) === TraceFlags.SAMPLED;
-  return sampling.rootRatio > 0 && Math.random() < sampling.rootRatio;
+  return sampling.rootRatio > 0 && random() < sampling.rootRatio;
 }
 
 /**
@@ -141,6 +141,14 @@ class RequestContextManager extends AsyncLocalStorageContextManager {
   constructor(private readonly whileTraced: boolean) {
     super();
     this.carrying = !whileTraced;
+  }
+
+  /**
+   * Whether a request not chosen may run in the context it arrives in: no context is carried, so
+   * it runs in UNTRACED_CONTEXT without entering it (the HTTP instrumentation's emit enters one).
+   */
+  get untracedByDefault(): boolean {
+    return this.whileTraced && !this.carrying;
   }
 
   override active(): Context {
@@ -284,17 +292,21 @@ export function startTracing(env: NodeJS.ProcessEnv, options: TracingOptions): T
   });
   // W3C trace context and baggage; the async-hooks context manager (RequestContextManager).
   provider.register({ contextManager });
+  /** Whether a request is traced: not a polled route, and chosen (RequestSampling) unless the SDK's sampler decides. */
+  const traced = (req: http.IncomingMessage) => {
+    const url = req.url ?? '';
+    const query = url.indexOf('?');
+    return !UNTRACED_PATHS.has(query < 0 ? url : url.slice(0, query)) && (sampling === undefined || chosen(sampling, req.headers));
+  };
+  /** What the emit below decided for the request it is emitting, so that the HTTP instrumentation does not draw again. */
+  let decided: boolean | undefined;
   registerInstrumentations({
     tracerProvider: provider,
     instrumentations: [
       new HttpInstrumentation({
         // Not traced: the polled routes, and requests not chosen (RequestSampling), which cost
         // nothing more of tracing than this check and a context with tracing suppressed.
-        ignoreIncomingRequestHook: (req) => {
-          const url = req.url ?? '';
-          const query = url.indexOf('?');
-          return UNTRACED_PATHS.has(query < 0 ? url : url.slice(0, query)) || (sampling !== undefined && !chosen(sampling, req.headers));
-        },
+        ignoreIncomingRequestHook: (req) => !(decided ?? traced(req)),
         // The service's own outgoing HTTP is the exporter's; provider calls have spans of their own.
         disableOutgoingRequestInstrumentation: true,
       }),
@@ -319,6 +331,29 @@ export function startTracing(env: NodeJS.ProcessEnv, options: TracingOptions): T
     execution.execute = Object.assign(function execute(this: unknown, ...args: unknown[]) {
       return isTracingSuppressed(context.active()) ? unpatched.apply(this, args) : instrumented.apply(this, args);
     }, { __original: unpatched });
+  }
+  // A request not traced, while no context is carried, is emitted as without tracing: the HTTP
+  // instrumentation's emit would only enter a context with tracing suppressed, which is the
+  // context it runs in then anyway (RequestContextManager), and that for every request.
+  // Patched when http is next required (as graphql's execute below).
+  const server = (require('node:http') as typeof http).Server.prototype as { emit: ((...args: unknown[]) => boolean) & { __original?: (...args: unknown[]) => boolean } };
+  const instrumentedEmit = server.emit;
+  const unpatchedEmit = instrumentedEmit.__original;
+  if (sampling && typeof unpatchedEmit === 'function') {
+    server.emit = Object.assign(
+      function emit(this: http.Server, event: unknown, request: unknown) {
+        if (event !== 'request') return Reflect.apply(unpatchedEmit, this, arguments);
+        const isTraced = traced(request as http.IncomingMessage);
+        if (!isTraced && contextManager.untracedByDefault) return Reflect.apply(unpatchedEmit, this, arguments);
+        decided = isTraced;
+        try {
+          return Reflect.apply(instrumentedEmit, this, arguments);
+        } finally {
+          decided = undefined;
+        }
+      },
+      { __original: unpatchedEmit },
+    );
   }
   const tracer = provider.getTracer('byom-subgraph');
 

@@ -1,4 +1,7 @@
-import { DEFAULT_ROOT_RATIO, requestSampling } from '../../src/telemetry/tracing';
+import { propagation } from '@opentelemetry/api';
+import { W3CTraceContextPropagator } from '@opentelemetry/core';
+import { tracingPlan } from '../../src/telemetry/tracing-plan';
+import { DEFAULT_ROOT_RATIO, chosen, requestSampling } from '../../src/telemetry/tracing';
 
 describe('which requests are traced (requestSampling)', () => {
   it('chooses requests as they arrive for the parent-based samplers, the default among them', () => {
@@ -15,5 +18,49 @@ describe('which requests are traced (requestSampling)', () => {
 
   it('leaves the samplers that do not follow the parent to the SDK, span by span', () => {
     for (const sampler of ['always_on', 'always_off', 'traceidratio', 'jaeger_remote']) expect(requestSampling({ OTEL_TRACES_SAMPLER: sampler })).toBeUndefined();
+  });
+});
+
+describe('choosing a request (chosen)', () => {
+  const sampled = { traceparent: '00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01' };
+  const notSampled = { traceparent: '00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-00' };
+  const always = () => 0;
+  // As startTracing registers it.
+  beforeAll(() => propagation.setGlobalPropagator(new W3CTraceContextPropagator()));
+  afterAll(() => propagation.disable());
+
+  it('chooses a request with a sampled parent, never one with a parent not sampled, whatever the draw', () => {
+    expect(chosen({ rootRatio: 0 }, sampled, always)).toBe(true);
+    expect(chosen({ rootRatio: 1 }, notSampled, always)).toBe(false);
+    // Not a valid traceparent: a root, drawn.
+    expect(chosen({ rootRatio: 0 }, { traceparent: '00-00000000000000000000000000000000-b7ad6b7169203331-01' }, always)).toBe(false);
+    expect(chosen({ rootRatio: 1 }, { traceparent: 'nonsense' }, always)).toBe(true);
+  });
+
+  it('draws a request without a parent at the root ratio', () => {
+    expect(chosen({ rootRatio: 0.1 }, {}, () => 0.5)).toBe(false);
+    expect(chosen({ rootRatio: 0.1 }, {}, () => 0.05)).toBe(true);
+    // A ratio of 0 never draws one, even at a draw of 0.
+    expect(chosen({ rootRatio: 0 }, {}, always)).toBe(false);
+  });
+});
+
+describe('whether tracing starts (tracingPlan)', () => {
+  const endpoint = { OTEL_EXPORTER_OTLP_ENDPOINT: 'http://127.0.0.1:4318' };
+
+  it('starts only with an endpoint, and not when it is switched off', () => {
+    expect(tracingPlan({})).toEqual({ start: false });
+    expect(tracingPlan(endpoint)).toEqual({ start: true, protocol: 'http/protobuf' });
+    expect(tracingPlan({ ...endpoint, OTEL_EXPORTER_OTLP_PROTOCOL: 'http/json' })).toEqual({ start: true, protocol: 'http/json' });
+    expect(tracingPlan({ ...endpoint, OTEL_SDK_DISABLED: 'true' })).toEqual({ start: false });
+    expect(tracingPlan({ ...endpoint, OTEL_TRACES_EXPORTER: 'none' })).toEqual({ start: false });
+  });
+
+  it('refuses what it cannot do, naming the variable', () => {
+    expect(tracingPlan({ ...endpoint, OTEL_EXPORTER_OTLP_PROTOCOL: 'grpc' })).toEqual({ refuse: expect.stringContaining('OTEL_EXPORTER_OTLP_PROTOCOL') });
+    expect(tracingPlan({ ...endpoint, OTEL_TRACES_EXPORTER: 'zipkin' })).toEqual({ refuse: expect.stringContaining('only otlp') });
+    // The traces' own endpoint is enough; without tracing the protocol is not read.
+    expect(tracingPlan({ OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: 'http://127.0.0.1:4318/v1/traces' })).toEqual({ start: true, protocol: 'http/protobuf' });
+    expect(tracingPlan({ OTEL_EXPORTER_OTLP_PROTOCOL: 'grpc' })).toEqual({ start: false });
   });
 });
