@@ -305,7 +305,8 @@ export function startTracing(env: NodeJS.ProcessEnv, options: TracingOptions): T
     instrumentations: [
       new HttpInstrumentation({
         // Not traced: the polled routes, and requests not chosen (RequestSampling), which cost
-        // nothing more of tracing than this check and a context with tracing suppressed.
+        // nothing more of tracing than this check and a context with tracing suppressed; while
+        // no context is carried they do not even come here (the emit below).
         ignoreIncomingRequestHook: (req) => !(decided ?? traced(req)),
         // The service's own outgoing HTTP is the exporter's; provider calls have spans of their own.
         disableOutgoingRequestInstrumentation: true,
@@ -335,7 +336,7 @@ export function startTracing(env: NodeJS.ProcessEnv, options: TracingOptions): T
   // A request not traced, while no context is carried, is emitted as without tracing: the HTTP
   // instrumentation's emit would only enter a context with tracing suppressed, which is the
   // context it runs in then anyway (RequestContextManager), and that for every request.
-  // Patched when http is next required (as graphql's execute below).
+  // Patched when http is next required (as graphql's execute above).
   const server = (require('node:http') as typeof http).Server.prototype as { emit: ((...args: unknown[]) => boolean) & { __original?: (...args: unknown[]) => boolean } };
   const instrumentedEmit = server.emit;
   const unpatchedEmit = instrumentedEmit.__original;
