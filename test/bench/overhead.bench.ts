@@ -37,8 +37,9 @@ import { ms, printTable, processCpuMs, verdict } from './support';
  * BENCH_OVERHEAD_ROUNDS and BENCH_OVERHEAD_SECONDS change the rounds and their length;
  * BENCH_OVERHEAD_CELLS=catalog-off,org-default measures only those cells (bare, catalog-off,
  * catalog-twin, org-off, catalog-default, org-default, catalog-always, org-always; and
- * catalog-never, only when named: tracing on and never sampled, parentbased_always_off, which
- * parts the instrumentations' own cost from that of the requests sampled);
+ * catalog-never and org-never, only when named: tracing on and never sampled,
+ * parentbased_always_off, which parts the instrumentations' own cost from that of the requests
+ * sampled);
  * BENCH_OVERHEAD_CPU_PROF=<directory>: each server runs under --cpu-prof, and the heaviest
  * frames and packages of each one's profile are printed (measure one cell to see one operation);
  * BENCH_OVERHEAD_NODE_ARGS passes other Node options to the servers.
@@ -181,6 +182,7 @@ const CELLS: Cell[] = [
   { name: 'catalog-twin', label: 'this service: { modelCatalog { id } }, tracing off, a second server', server: 'twin', operation: 'catalog' },
   { name: 'catalog-default', label: `this service: { modelCatalog { id } }, tracing on, ${SAMPLINGS.default}, /metrics every second`, server: 'default', operation: 'catalog' },
   { name: 'catalog-never', label: `this service: { modelCatalog { id } }, tracing on, ${SAMPLINGS.never}, /metrics every second`, server: 'never', operation: 'catalog', onlyWhenNamed: true },
+  { name: 'org-never', label: `this service: organization(id) {…}, tracing on, ${SAMPLINGS.never}, /metrics every second`, server: 'never', operation: 'org', onlyWhenNamed: true },
   { name: 'catalog-always', label: `this service: { modelCatalog { id } }, tracing on, ${SAMPLINGS.always}, /metrics every second`, server: 'always', operation: 'catalog' },
   { name: 'org-off', label: 'this service: organization(id) { name effectiveModels {…} }, tracing off', server: 'off', operation: 'org' },
   { name: 'org-default', label: `this service: organization(id) {…}, tracing on, ${SAMPLINGS.default}, /metrics every second`, server: 'default', operation: 'org' },
@@ -363,9 +365,13 @@ export async function benchOverhead(): Promise<void> {
     }
     if (has('org-off', 'bare')) lines.push(`effectiveModels ÷ bare: ${ratios('org-off', 'bare').rps.text}; by CPU per request ${ratios('org-off', 'bare').cpu.text}`);
     if (has('org-off', 'catalog-off')) lines.push(`effectiveModels ÷ modelCatalog: ${ratios('org-off', 'catalog-off').rps.text}; by CPU per request ${ratios('org-off', 'catalog-off').cpu.text}`);
-    if (has('catalog-never', 'catalog-off')) {
-      const { rps, cpu } = ratios('catalog-never', 'catalog-off');
-      lines.push(`modelCatalog with tracing on (${SAMPLINGS.never}: the instrumentations' own cost) ÷ off: ${rps.text}; by CPU per request ${cpu.text}`);
+    for (const [name, operation] of [
+      ['modelCatalog', 'catalog'],
+      ['effectiveModels', 'org'],
+    ] as const) {
+      if (!has(`${operation}-never`, `${operation}-off`)) continue;
+      const { rps, cpu } = ratios(`${operation}-never`, `${operation}-off`);
+      lines.push(`${name} with tracing on (${SAMPLINGS.never}: the instrumentations' own cost) ÷ off: ${rps.text}; by CPU per request ${cpu.text}`);
     }
     for (const sampling of ['default', 'always'] as const) {
       for (const [name, operation] of [
