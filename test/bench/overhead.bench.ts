@@ -173,6 +173,12 @@ const SAMPLINGS = {
   always: 'every request sampled',
 } as const;
 
+/** The operations measured with tracing on and off, as the ratios name them. */
+const TRACED_OPERATIONS = [
+  ['modelCatalog', 'catalog'],
+  ['effectiveModels', 'org'],
+] as const;
+
 /** Whether a server traces (its sampling is one of SAMPLINGS): its cells scrape /metrics every second. */
 const tracing = (server: ServerName): server is keyof typeof SAMPLINGS => server in SAMPLINGS;
 
@@ -365,19 +371,13 @@ export async function benchOverhead(): Promise<void> {
     }
     if (has('org-off', 'bare')) lines.push(`effectiveModels ÷ bare: ${ratios('org-off', 'bare').rps.text}; by CPU per request ${ratios('org-off', 'bare').cpu.text}`);
     if (has('org-off', 'catalog-off')) lines.push(`effectiveModels ÷ modelCatalog: ${ratios('org-off', 'catalog-off').rps.text}; by CPU per request ${ratios('org-off', 'catalog-off').cpu.text}`);
-    for (const [name, operation] of [
-      ['modelCatalog', 'catalog'],
-      ['effectiveModels', 'org'],
-    ] as const) {
+    for (const [name, operation] of TRACED_OPERATIONS) {
       if (!has(`${operation}-never`, `${operation}-off`)) continue;
       const { rps, cpu } = ratios(`${operation}-never`, `${operation}-off`);
       lines.push(`${name} with tracing on (${SAMPLINGS.never}: the instrumentations' own cost) ÷ off: ${rps.text}; by CPU per request ${cpu.text}`);
     }
     for (const sampling of ['default', 'always'] as const) {
-      for (const [name, operation] of [
-        ['modelCatalog', 'catalog'],
-        ['effectiveModels', 'org'],
-      ] as const) {
+      for (const [name, operation] of TRACED_OPERATIONS) {
         if (!has(`${operation}-${sampling}`, `${operation}-off`)) continue;
         const { rps, cpu } = ratios(`${operation}-${sampling}`, `${operation}-off`);
         const cost = (ratio: number) => `a cost of ${((1 - ratio) * 100).toFixed(1)}%`;
