@@ -32,7 +32,9 @@ import { ms, printTable, processCpuMs, verdict } from './support';
  * Two identical servers without tracing (catalog-off and catalog-twin) are measured as the others
  * are: their ratio is what a ratio of these rounds reads when nothing differs. On a machine whose
  * cores change speed from one minute to the next it is far from 1, and a difference smaller than
- * its spread is not measured.
+ * its spread is not measured. The CPU the other servers spent while a cell was measured is printed
+ * beside it: what a traced server's export or garbage collection, after its own cell, took from
+ * the next one's cores.
  *
  * BENCH_OVERHEAD_ROUNDS and BENCH_OVERHEAD_SECONDS change the rounds and their length;
  * BENCH_OVERHEAD_CELLS=catalog-off,org-default measures only those cells (bare, catalog-off,
@@ -198,6 +200,8 @@ const CELLS: Cell[] = [
 interface Measured {
   figures: LoadFigures;
   cpuPerRequest: number;
+  /** CPU the other servers spent while this cell was measured, ms (what they could take of its cores). */
+  othersCpuMs: number;
 }
 
 const median = (values: number[]) => {
@@ -311,12 +315,16 @@ export async function benchOverhead(): Promise<void> {
         ? setInterval(() => void fetch(new URL('/metrics', server.url)).then((response) => response.text()).catch(() => undefined), 1_000)
         : undefined;
       try {
+        const others = [...servers.values()].filter((other) => other !== server);
+        const othersCpu = () => others.reduce((sum, other) => sum + processCpuMs(other.pid), 0);
         const cpuBefore = processCpuMs(server.pid);
+        const othersBefore = othersCpu();
         const figures = await load.run({ url: server.url, connections: CONNECTIONS, seconds, requests: requests[cell.operation] });
         const cpu = processCpuMs(server.pid) - cpuBefore;
+        const othersCpuMs = othersCpu() - othersBefore;
         if (figures.failures > 0) throw new Error(`${cell.label}: ${figures.failures} failed requests; first: ${figures.firstFailure}`);
         served.set(cell.server, (served.get(cell.server) ?? 0) + figures.requests);
-        return { figures, cpuPerRequest: cpu / figures.requests };
+        return { figures, cpuPerRequest: cpu / figures.requests, othersCpuMs };
       } finally {
         clearInterval(scraper);
       }
@@ -340,7 +348,7 @@ export async function benchOverhead(): Promise<void> {
     printTable(
       `Overhead: ${CONNECTIONS} connections, ${ROUNDS} rounds of ${SECONDS} s a cell (each after ${WARM_SECONDS} s of warm-up, every other round in reverse order); ` +
         `autocannon in a process of its own, each server in its own; ${MEMBERS} members of ${TREE.organizations} organizations in turn; medians of the rounds, req/s with its spread`,
-      ['', 'req/s', 'lowest–highest', 'p50', 'p99', 'server CPU/req'],
+      ['', 'req/s', 'lowest–highest', 'p50', 'p99', 'server CPU/req', 'CPU of the other servers'],
       cells.map((cell) => {
         const rps = of(cell.name, (m) => m.figures.rps);
         return [
@@ -350,6 +358,7 @@ export async function benchOverhead(): Promise<void> {
           ms(median(of(cell.name, (m) => m.figures.p50))),
           ms(median(of(cell.name, (m) => m.figures.p99))),
           ms(median(of(cell.name, (m) => m.cpuPerRequest))),
+          ms(median(of(cell.name, (m) => m.othersCpuMs))),
         ];
       }),
     );
