@@ -3,6 +3,7 @@ import http from 'node:http';
 import pino from 'pino';
 import { loggedHeaders } from './http-limits';
 import type { Logger } from './logger';
+import { pathOf } from './request-target';
 import { traceIdsOf } from './telemetry/telemetry';
 
 declare module 'node:http' {
@@ -28,7 +29,7 @@ function shownRequest(req: http.IncomingMessage & { originalUrl?: string }) {
   return {
     id: req.id,
     method: req.method,
-    url: String(req.originalUrl || req.url).split('?')[0],
+    url: pathOf(String(req.originalUrl || req.url)),
     headers: loggedHeaders(req.headers),
     remoteAddress: req.socket?.remoteAddress,
   };

@@ -25,6 +25,7 @@ import { callerGoneSignal, delay, shutdownPlan } from './stopping';
 import { poolOf } from './database/data-source';
 import { federatedTraces, metricsPlugin } from './telemetry/graphql-plugins';
 import { metrics } from './telemetry/metrics';
+import { isPolled, searchOf } from './request-target';
 import { currentTracing } from './telemetry/tracing-slot';
 import { UPLOAD_MAX_BYTES } from './uploads/file-upload.service';
 
@@ -180,11 +181,8 @@ async function answerGraphQL(apollo: ApolloServer<RequestContext>, context: (req
   for (const [key, value] of Object.entries(req.headers)) {
     if (value !== undefined) headers.set(key, Array.isArray(value) ? value.join(', ') : value);
   }
-  // A request's target has no fragment: its search is all from its first '?'.
-  const url = req.url ?? '';
-  const query = url.indexOf('?');
   const response = await apollo.executeHTTPGraphQLRequest({
-    httpGraphQLRequest: { method: (req.method ?? 'POST').toUpperCase(), headers, search: query < 0 ? '' : url.slice(query), body: req.body },
+    httpGraphQLRequest: { method: (req.method ?? 'POST').toUpperCase(), headers, search: searchOf(req.url ?? ''), body: req.body },
     context: () => context(req, res),
   });
   for (const [key, value] of response.headers) res.setHeader(key, value);
@@ -208,7 +206,7 @@ export async function createApp({ config, dataSource, logger, httpServer: given,
   // The request id, the request's logger and its last line, before Express: as a layer of the app
   // it cost the router, and with tracing the Express instrumentation, their bookkeeping on every request.
   const logging = requestLogging(logger, {
-    ignore: (req) => req.url === '/healthz' || req.url === '/readyz' || req.url === '/metrics',
+    ignore: (req) => isPolled(req.url),
     // A 503 with Retry-After is a database outage, which the outage log counts instead.
     level: (res, error) => (isRetryLater(res) ? 'debug' : error || res.statusCode >= 500 ? 'error' : 'info'),
   });

@@ -33,6 +33,7 @@ import {
   type TimedEvent,
 } from '@opentelemetry/sdk-trace-base';
 import { NodeTracerProvider } from '@opentelemetry/sdk-trace-node';
+import { isPolled, pathOf } from '../request-target';
 import type { AttemptRecord, KeyCheckRecord, TraceIds, Tracing } from './telemetry';
 
 /**
@@ -42,8 +43,6 @@ import type { AttemptRecord, KeyCheckRecord, TraceIds, Tracing } from './telemet
  */
 export const DEFAULT_ROOT_RATIO = 0.01;
 
-/** Routes that are polled, not served: never traced. */
-const UNTRACED_PATHS = new Set(['/healthz', '/readyz', '/metrics']);
 
 /**
  * A parent-based sampler's choice made for a whole request before anything of it is traced: the
@@ -239,7 +238,7 @@ function scrubbedAttributes(given: Attributes): Attributes {
   keys.forEach((key, index) => {
     const value = given[key];
     const dropped = DROPPED_ATTRIBUTE.test(key);
-    const kept = !dropped && URL_ATTRIBUTES.has(key) && typeof value === 'string' ? value.split('?')[0] : value;
+    const kept = !dropped && URL_ATTRIBUTES.has(key) && typeof value === 'string' ? pathOf(value) : value;
     if (!copy && !dropped && kept === value) return;
     copy ??= Object.fromEntries(keys.slice(0, index).map((earlier) => [earlier, given[earlier]]));
     if (!dropped) copy[key] = kept;
@@ -293,11 +292,7 @@ export function startTracing(env: NodeJS.ProcessEnv, options: TracingOptions): T
   // W3C trace context and baggage; the async-hooks context manager (RequestContextManager).
   provider.register({ contextManager });
   /** Whether a request is traced: not a polled route, and chosen (RequestSampling) unless the SDK's sampler decides. */
-  const traced = (req: http.IncomingMessage) => {
-    const url = req.url ?? '';
-    const query = url.indexOf('?');
-    return !UNTRACED_PATHS.has(query < 0 ? url : url.slice(0, query)) && (sampling === undefined || chosen(sampling, req.headers));
-  };
+  const traced = (req: http.IncomingMessage) => !isPolled(req.url) && (sampling === undefined || chosen(sampling, req.headers));
   /** What the emit below decided for the request it is emitting, so that the HTTP instrumentation does not draw again. */
   let decided: boolean | undefined;
   registerInstrumentations({

@@ -199,6 +199,25 @@ describe('traces exported by OTLP/HTTP', () => {
     expect(check(refused.traceId)?.status).toEqual({ code: 2, message: 'REJECTED' });
   });
 
+  it('neither traces nor logs the polled routes, with or without a query, even under a sampled traceparent', async () => {
+    const origin = new URL(service.url).origin;
+    const polled = ['/healthz', '/readyz', '/metrics', '/healthz?probe=1', '/readyz?from=kubelet'].map((path) => ({ path, context: trace() }));
+    for (const { path, context } of polled) expect((await fetch(`${origin}${path}`, { headers: { traceparent: context.header } })).status).toBe(200);
+    // A route that is served, sent last under its own sampled trace: once its span and its line are
+    // in, the polled requests before it have had their chance to show.
+    const served = trace();
+    expect((await fetch(`${origin}/graphql?query=${encodeURIComponent('{ __typename }')}`, { headers: { traceparent: served.header, 'apollo-require-preflight': 'true' } })).status).toBe(200);
+    await receiver.waitFor(() => spansOf(served.traceId).some((span) => span.kind === SERVER_SPAN));
+    for (const until = Date.now() + 5_000; !service.logs().some((line) => line.trace_id === served.traceId && line.msg === 'request completed') && Date.now() < until; ) {
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+    expect(service.logs().filter((line) => line.trace_id === served.traceId && line.msg === 'request completed')).toHaveLength(1);
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    expect(polled.filter(({ context }) => spansOf(context.traceId).length > 0).map(({ path }) => path)).toEqual([]);
+    const completedPaths = service.logs().filter((line) => line.msg === 'request completed').map((line) => (line.req as { url?: string } | undefined)?.url);
+    expect(completedPaths.filter((path) => ['/healthz', '/readyz', '/metrics'].includes(String(path)))).toEqual([]);
+  });
+
   it('exports no key, prompt, answer, statement parameter, token or variable value, and nothing of requests without a sampled parent', async () => {
     // A statement parameter: the agent's name goes into an INSERT as one.
     const named = trace();
