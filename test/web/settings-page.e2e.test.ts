@@ -324,6 +324,24 @@ describeInBrowser('the Models settings page in a browser', () => {
     expect(kept.data?.organization.providerConnections).toEqual([{ provider: 'ANTHROPIC' }, { provider: 'OPENAI' }]);
   });
 
+  it('tells a visitor without a token how to get one, and one without an organization what to add', async () => {
+    const context = await browser.newContext();
+    contexts.push(context);
+    const page = await context.newPage();
+    page.on('pageerror', (error) => pageErrors.push(`no token: ${error.message}`));
+    await page.goto(`${origin}/settings/organization/models?organization=${acme}`);
+    const signIn = page.getByRole('alert').filter({ has: page.getByRole('heading', { name: 'Sign in to see this page' }) });
+    await signIn.waitFor();
+    await expect(signIn.locator('p').textContent()).resolves.toBe(
+      'Open it with a token in the address: #token=<your token> (in development, npm run -s token -- --sub <you> --organization <id> prints the address).',
+    );
+    expect(await signIn.locator('code').allTextContents()).toEqual(['#token=<your token>', 'npm run -s token -- --sub <you> --organization <id>']);
+
+    await page.goto(`${origin}/settings/organization/models#token=${await token('acme-admin')}`);
+    await page.getByRole('heading', { name: 'Which organization?' }).waitFor();
+    await expect(page.getByRole('alert').locator('p').textContent()).resolves.toBe('Add the organization to the address: ?organization=<organization id>.');
+  });
+
   it('tells an outsider that they have no access, and shows no data', async () => {
     const page = await open('outsider', acme);
     await page.getByRole('heading', { name: "You don't have access to this organization" }).waitFor();

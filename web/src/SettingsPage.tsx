@@ -16,8 +16,8 @@ export function SettingsPage({ token, organizationId }: { token: string | null; 
     return (
       <Shell>
         <Message title="Sign in to see this page">
-          Open it with a token in the address: <code>#token=&lt;your token&gt;</code> (in development, <code>npm run -s token -- --sub <code>npm run -s token -- --page</code> printslt;you<code>npm run -s token -- --page</code> printsgt; --organization <code>npm run -s token -- --page</code> printslt;id<code>npm run -s token -- --page</code> printsgt;</code> prints
-          the address).
+          Open it with a token in the address: <code>#token=&lt;your token&gt;</code> (in development,{' '}
+          <code>npm run -s token -- --sub &lt;you&gt; --organization &lt;id&gt;</code> prints the address).
         </Message>
       </Shell>
     );
