@@ -184,7 +184,8 @@ ON CONFLICT (organization_id, user_id) DO UPDATE SET role = EXCLUDED.role, updat
 RETURNING organization_id, user_id, role, created_at, updated_at, (SELECT role FROM previous) AS previous_role;
 
 -- model_settings_delete
-DELETE FROM model_settings WHERE organization_id = $1;
+WITH gone AS (DELETE FROM model_settings WHERE organization_id = $1 RETURNING organization_id, version)
+UPDATE organization o SET last_settings_version = GREATEST(o.last_settings_version, gone.version) FROM gone WHERE o.id = gone.organization_id;
 
 -- model_settings_inheriting_descendants
 WITH RECURSIVE below (id, name, depth) AS (
@@ -202,8 +203,11 @@ ORDER BY below.depth, below.name
 LIMIT $3;
 
 -- model_settings_insert
+WITH issued AS (
+  UPDATE organization SET last_settings_version = last_settings_version + 1 WHERE id = $1 RETURNING last_settings_version AS version
+)
 INSERT INTO model_settings (organization_id, primary_model_id, fallback_model_id, exclusive, offer_to_sub_organizations, updated_by, version)
-VALUES ($1, $2, $3, $4, $5, $6, 1)
+SELECT $1::uuid, $2::varchar, $3::varchar, $4::boolean, $5::boolean, $6::varchar, issued.version FROM issued
 ON CONFLICT DO NOTHING
 RETURNING organization_id, primary_model_id, fallback_model_id, exclusive, offer_to_sub_organizations, version, updated_by, created_at, updated_at;
 

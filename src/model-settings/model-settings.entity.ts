@@ -6,8 +6,10 @@ import { OrganizationEntity } from '../organizations/organization.entity';
 export const MODEL_ID_MAX_LENGTH = 100;
 
 /**
- * An organization's own BYOM settings; no row means "none of its own". `version` starts at 1 and
- * grows by one with every update; updates are conditional on it (see ModelSettingsService).
+ * An organization's own BYOM settings; no row means "none of its own". `version` grows by one with
+ * every update, and settings made after a clear continue from the version the cleared ones had
+ * (organization.last_settings_version): updates and clears are conditional on it (see
+ * ModelSettingsService), and a version never names two different settings.
  */
 @Entity({ name: 'model_settings' })
 @Check('model_settings_fallback_differs', '"fallback_model_id" IS NULL OR "fallback_model_id" <> "primary_model_id"')

@@ -82,16 +82,28 @@ WHERE organization_id = $1 AND version = $7
 RETURNING ${RETURNED_COLUMNS}`,
 );
 
-/** The first settings of an organization, at version 1; no row when a concurrent update created them first. */
+/**
+ * New settings of an organization, at the version after the highest its settings ever had
+ * (organization.last_settings_version, which this raises under the organization's row lock); no
+ * row when a concurrent update created them first.
+ */
 const INSERT_SETTINGS = statement(
   'model_settings_insert',
-  `INSERT INTO model_settings (organization_id, primary_model_id, fallback_model_id, exclusive, offer_to_sub_organizations, updated_by, version)
-VALUES ($1, $2, $3, $4, $5, $6, 1)
+  `WITH issued AS (
+  UPDATE organization SET last_settings_version = last_settings_version + 1 WHERE id = $1 RETURNING last_settings_version AS version
+)
+INSERT INTO model_settings (organization_id, primary_model_id, fallback_model_id, exclusive, offer_to_sub_organizations, updated_by, version)
+SELECT $1::uuid, $2::varchar, $3::varchar, $4::boolean, $5::boolean, $6::varchar, issued.version FROM issued
 ON CONFLICT DO NOTHING
 RETURNING ${RETURNED_COLUMNS}`,
 );
 
-const DELETE_SETTINGS = statement('model_settings_delete', 'DELETE FROM model_settings WHERE organization_id = $1');
+/** Removes the settings, keeping their version as the organization's highest (INSERT_SETTINGS continues from it). */
+const DELETE_SETTINGS = statement(
+  'model_settings_delete',
+  `WITH gone AS (DELETE FROM model_settings WHERE organization_id = $1 RETURNING organization_id, version)
+UPDATE organization o SET last_settings_version = GREATEST(o.last_settings_version, gone.version) FROM gone WHERE o.id = gone.organization_id`,
+);
 
 /**
  * The descendants of organization `$1` that take their models from it (DESIGN.md section 3,
@@ -260,7 +272,7 @@ export class ModelSettingsRepository {
     return row ? toSettings(row) : null;
   }
 
-  /** Creates the organization's settings at version 1; null when a concurrent update created them first. */
+  /** Creates the organization's settings, at a version none of its settings had; null when a concurrent update created them first. */
   async insert(organizationId: string, values: SettingsValues): Promise<ModelSettingsEntity | null> {
     const [row] = await query<SettingsRow>(this.db, INSERT_SETTINGS, settingsParameters(organizationId, values));
     return row ? toSettings(row) : null;

@@ -49,7 +49,7 @@ export class ModelSettings {
   @Field({ description: 'Whether sub-organizations without settings of their own inherit the primary and fallback.' })
   offerToSubOrganizations: boolean;
 
-  @Field(() => Int, { description: 'Grows by one with every update; pass it as expectedVersion to update safely.' })
+  @Field(() => Int, { description: 'Grows by one with every update; settings made after clearModelSettings continue from the version the cleared ones had, so a version never names two different settings. Pass it as expectedVersion to update or clear safely.' })
   version: number;
 
   @Field({ description: 'When the settings were last changed.' })

@@ -27,6 +27,14 @@ export class OrganizationEntity extends Timestamped {
   @Column({ name: 'parent_id', type: 'uuid', nullable: true })
   parentId: string | null;
 
+  /**
+   * The highest version its model settings have had, kept when they are cleared: settings made
+   * anew continue from it, so that a version once seen never names other settings (the
+   * optimistic concurrency of updateModelSettings and clearModelSettings; ModelSettingsRepository).
+   */
+  @Column({ name: 'last_settings_version', type: 'int', default: 0 })
+  lastSettingsVersion: number;
+
   @ManyToOne(() => OrganizationEntity, { onDelete: 'RESTRICT' })
   @JoinColumn({ name: 'parent_id', foreignKeyConstraintName: 'organization_parent_id_fkey' })
   parent?: OrganizationEntity;

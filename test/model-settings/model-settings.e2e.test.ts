@@ -301,6 +301,51 @@ describe('model settings and effective models', () => {
       expect(await storedSettings(organization)).toHaveLength(1);
     });
 
+    it('never gives settings made after a clear a version that earlier settings had: a page that read those cannot save over the new ones', async () => {
+      const { organization, admin } = await tenant({ providers: [Provider.ANTHROPIC, Provider.OPENAI] });
+      const first = await update(admin, { organizationId: organization.id, primaryModelId: 'claude-opus-4-6', expectedVersion: 0 });
+      expect(first.data?.updateModelSettings.settings.version).toBe(1);
+      const second = await update(admin, { organizationId: organization.id, primaryModelId: 'claude-sonnet-4-6', expectedVersion: 1 });
+      expect(second.data?.updateModelSettings.settings.version).toBe(2);
+      // A page read version 2; another admin clears the settings and sets new ones.
+      expect((await server.graphql(CLEAR, { as: admin, variables: { input: { organizationId: organization.id, expectedVersion: 2 } } })).errors).toBeUndefined();
+      const again = await update(admin, { organizationId: organization.id, primaryModelId: 'gpt-5.4', expectedVersion: 0 });
+      expect(again.errors).toBeUndefined();
+      const renewed = again.data?.updateModelSettings.settings.version;
+      expect(renewed).toBe(3);
+      const audit = await auditActions(organization);
+
+      // The page saves what it started from version 2 on, and clears with it: both refused.
+      const stale = await update(admin, { organizationId: organization.id, primaryModelId: 'claude-haiku-4-5', expectedVersion: 2 });
+      expect(stale.errors?.[0].extensions).toMatchObject({ code: 'CONFLICT', currentVersion: 3 });
+      const staleClear = await server.graphql(CLEAR, { as: admin, variables: { input: { organizationId: organization.id, expectedVersion: 2 } } });
+      expect(staleClear.errors?.[0].extensions).toMatchObject({ code: 'CONFLICT', currentVersion: 3 });
+      expect(await storedSettings(organization)).toEqual([{ primary_model_id: 'gpt-5.4', fallback_model_id: null, exclusive: false, offer_to_sub_organizations: false, version: 3 }]);
+      expect(await auditActions(organization)).toEqual(audit);
+
+      // Cleared and made again, without expectedVersion: still a version of its own.
+      expect((await server.graphql(CLEAR, { as: admin, variables: { input: { organizationId: organization.id } } })).errors).toBeUndefined();
+      expect((await update(admin, { organizationId: organization.id, primaryModelId: 'claude-opus-4-6' })).data?.updateModelSettings.settings.version).toBe(4);
+    });
+
+    it('gives every settings made while clears run concurrently a version of its own', async () => {
+      const { organization, admin } = await tenant({ providers: [Provider.ANTHROPIC] });
+      const clear = () => server.graphql(CLEAR, { as: admin, variables: { input: { organizationId: organization.id } } });
+      const versions: number[] = [];
+      for (let round = 0; round < 8; round += 1) {
+        const answers = await Promise.all([
+          update(admin, { organizationId: organization.id, primaryModelId: 'claude-opus-4-6' }),
+          clear(),
+          update(admin, { organizationId: organization.id, primaryModelId: 'claude-sonnet-4-6' }),
+          clear(),
+        ]);
+        expect(answers.flatMap((answer) => answer.errors ?? [])).toEqual([]);
+        versions.push(answers[0].data?.updateModelSettings.settings.version, answers[2].data?.updateModelSettings.settings.version);
+      }
+      expect(versions.every((version) => Number.isInteger(version) && version > 0)).toBe(true);
+      expect(new Set(versions).size).toBe(versions.length);
+    });
+
     it('refuses a negative expectedVersion as bad input, as updateModelSettings does, and keeps the settings', async () => {
       const { organization, admin } = await tenant({ providers: [Provider.ANTHROPIC] });
       await makeModelSettings(server.dataSource, organization, { primaryModelId: 'claude-opus-4-6' });
