@@ -324,6 +324,47 @@ describeInBrowser('the Models settings page in a browser', () => {
     expect(kept.data?.organization.providerConnections).toEqual([{ provider: 'ANTHROPIC' }, { provider: 'OPENAI' }]);
   });
 
+  it('removes the settings after a confirmation, so the models in use are the platform\'s again; a page still showing the removed settings is told, and removes nothing', async () => {
+    const page = await open('globex-admin', globex);
+    await page.getByLabel('Primary model', { exact: true }).selectOption('claude-haiku-4-5');
+    await page.getByRole('button', { name: 'Save' }).click();
+    await page.getByTestId('settings-version').getByText('Version 1').waitFor();
+    await page.getByTestId('effective-source').getByText("This organization's own settings", { exact: true }).waitFor();
+    const stale = await open('globex-admin', globex);
+    await stale.getByTestId('settings-version').getByText('Version 1').waitFor();
+
+    // Asked first; keeping them changes nothing.
+    await page.getByRole('button', { name: 'Remove these settings' }).click();
+    const confirm = page.getByTestId('confirm-removal');
+    await expect(confirm.locator('p').textContent()).resolves.toContain("Remove Globex's own model settings?");
+    await confirm.getByRole('button', { name: 'Keep them' }).click();
+    await confirm.waitFor({ state: 'detached' });
+    expect((await api('globex-admin', SETTINGS, { id: globex })).data?.organization.modelSettings).toMatchObject({ primaryModel: { id: 'claude-haiku-4-5' }, version: 1 });
+
+    await page.getByRole('button', { name: 'Remove these settings' }).click();
+    const cleared = page.waitForResponse((response) => (response.request().postData() ?? '').includes('ClearModelSettings'));
+    await page.getByTestId('confirm-removal').getByRole('button', { name: 'Remove settings' }).click();
+    expect((await (await cleared).json()).errors).toBeUndefined();
+    await page.getByTestId('save-status').getByText('Settings removed: Globex now uses the models shown under Models in use.', { exact: true }).waitFor();
+    await page.getByTestId('effective-source').getByText('Platform defaults', { exact: true }).waitFor();
+    expect(await page.getByTestId('settings-version').count()).toBe(0);
+    expect(await page.getByLabel('Primary model', { exact: true }).inputValue()).toBe('');
+    expect(await page.getByRole('button', { name: 'Remove these settings' }).count()).toBe(0);
+    await shot(page, 'settings-removed');
+    expect((await api('globex-admin', SETTINGS, { id: globex })).data?.organization.modelSettings).toBeNull();
+
+    // Made again, they take the next version: the other page's version 1 names nothing any more.
+    await page.getByLabel('Primary model', { exact: true }).selectOption('claude-opus-4-6');
+    await page.getByRole('button', { name: 'Save' }).click();
+    await page.getByTestId('settings-version').getByText('Version 2').waitFor();
+    await stale.getByRole('button', { name: 'Remove these settings' }).click();
+    await stale.getByTestId('confirm-removal').getByRole('button', { name: 'Remove settings' }).click();
+    await stale.getByTestId('conflict').waitFor();
+    await stale.getByTestId('settings-version').getByText('Version 2').waitFor();
+    expect(await stale.getByLabel('Primary model', { exact: true }).inputValue()).toBe('claude-opus-4-6');
+    expect((await api('globex-admin', SETTINGS, { id: globex })).data?.organization.modelSettings).toMatchObject({ primaryModel: { id: 'claude-opus-4-6' }, version: 2 });
+  });
+
   it('tells a visitor without a token how to get one, and one without an organization what to add', async () => {
     const context = await browser.newContext();
     contexts.push(context);

@@ -3,23 +3,29 @@ import { useId, useState } from 'react';
 import { type ApiError, apiErrors } from './errors';
 import type { ModelFieldsFragment, SettingsFieldsFragment, UpdateModelSettingsMutation } from './gql/graphql';
 import { capabilityList, formatDate } from './labels';
-import { UPDATE_MODEL_SETTINGS } from './operations';
+import { CLEAR_MODEL_SETTINGS, UPDATE_MODEL_SETTINGS } from './operations';
 
 type Notice = UpdateModelSettingsMutation['updateModelSettings']['notices'][number];
 type Field = 'primaryModelId' | 'fallbackModelId' | 'exclusive' | 'offerToSubOrganizations';
 
-/** What the last save answered, for the version it made (or, after a lost race, the version found). */
+/** What the last save or removal answered, for the version it left (or, after a lost race, the version found). */
 export interface SaveOutcome {
   notices: Notice[];
   inheriting: number;
   version: number;
   conflict?: string;
+  /** The organization's own settings were removed. */
+  removed?: true;
 }
+
+const CONFLICT_MESSAGE = 'Someone else changed these settings while you were editing them. Their settings are shown now; review them and save again.';
 
 /**
  * The organization's own settings: primary and fallback among exactly the models the API says may be
  * pinned, exclusive mode, and, where the API says the organization is a parent, the offer to its
- * sub-organizations. Saving sends the version it started from, so a save that lost a race is told.
+ * sub-organizations. Saving sends the version it started from, so a save that lost a race is told;
+ * so does removing the settings (clearModelSettings), after a confirmation, so that the organization
+ * uses what it would without them, as "Models in use" then shows.
  */
 export function ModelsForm({
   organizationId,
@@ -47,9 +53,34 @@ export function ModelsForm({
   const [offer, setOffer] = useState(settings?.offerToSubOrganizations ?? false);
   const [problems, setProblems] = useState<ApiError[]>([]);
   const [update, { loading }] = useMutation(UPDATE_MODEL_SETTINGS);
+  const [clear, { loading: clearing }] = useMutation(CLEAR_MODEL_SETTINGS);
+  const [confirmingRemoval, setConfirmingRemoval] = useState(false);
   const version = settings?.version ?? 0;
   const shown = saved && saved.version === version ? saved : undefined;
-  const ids = { primary: useId(), fallback: useId(), exclusive: useId(), offer: useId(), status: useId() };
+  const ids = { primary: useId(), fallback: useId(), exclusive: useId(), offer: useId(), status: useId(), removal: useId() };
+
+  /** A CONFLICT among the errors: someone else changed the settings first; show theirs and say so. */
+  async function lostRace(found: ApiError[]): Promise<boolean> {
+    const conflict = found.find((problem) => problem.code === 'CONFLICT');
+    if (!conflict) return false;
+    onSaved({ notices: [], inheriting: 0, version: Number(conflict.extensions.currentVersion ?? 0), conflict: CONFLICT_MESSAGE });
+    await reload();
+    return true;
+  }
+
+  async function onRemove() {
+    setProblems([]);
+    onSaved(null);
+    try {
+      await clear({ variables: { input: { organizationId, expectedVersion: version } } });
+      setConfirmingRemoval(false);
+      onSaved({ notices: [], inheriting: 0, version: 0, removed: true });
+    } catch (error) {
+      setConfirmingRemoval(false);
+      const found = apiErrors(error);
+      if (!(await lostRace(found))) setProblems(found);
+    }
+  }
 
   async function onSubmit(event: React.FormEvent) {
     event.preventDefault();
@@ -78,20 +109,7 @@ export function ModelsForm({
       }
     } catch (error) {
       const found = apiErrors(error);
-      const conflict = found.find((problem) => problem.code === 'CONFLICT');
-      if (conflict) {
-        // Someone else saved first: show their settings, and say so.
-        const current = Number(conflict.extensions.currentVersion ?? 0);
-        onSaved({
-          notices: [],
-          inheriting: 0,
-          version: current,
-          conflict: 'Someone else changed these settings while you were editing them. Their settings are shown now; review them and save again.',
-        });
-        await reload();
-        return;
-      }
-      setProblems(found);
+      if (!(await lostRace(found))) setProblems(found);
     }
   }
 
@@ -214,11 +232,17 @@ export function ModelsForm({
           ))}
 
           <div className="form-actions">
-            <button type="submit" className="primary" disabled={loading}>
+            <button type="submit" className="primary" disabled={loading || clearing}>
               {loading ? 'Saving…' : 'Save'}
             </button>
+            {settings && !confirmingRemoval && (
+              <button type="button" className="danger" onClick={() => setConfirmingRemoval(true)} disabled={loading || clearing}>
+                Remove these settings
+              </button>
+            )}
             <div role="status" id={ids.status} className="save-status" data-testid="save-status">
-              {shown && !shown.conflict && (
+              {shown?.removed && <>Settings removed: {organizationName} now uses the models shown under Models in use.</>}
+              {shown && !shown.conflict && !shown.removed && (
                 <>
                   Saved.
                   {settings?.offerToSubOrganizations && (
@@ -231,6 +255,21 @@ export function ModelsForm({
               )}
             </div>
           </div>
+          {settings && confirmingRemoval && (
+            <div className="confirm" role="group" aria-labelledby={ids.removal} data-testid="confirm-removal">
+              <p id={ids.removal}>
+                Remove {organizationName}'s own model settings? Its agents then use the models it would have without them: inherited, or the platform's.
+              </p>
+              <div className="form-actions">
+                <button type="button" className="danger" onClick={onRemove} disabled={clearing}>
+                  {clearing ? 'Removing…' : 'Remove settings'}
+                </button>
+                <button type="button" onClick={() => setConfirmingRemoval(false)} disabled={clearing}>
+                  Keep them
+                </button>
+              </div>
+            </div>
+          )}
         </form>
       )}
     </section>

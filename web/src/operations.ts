@@ -153,3 +153,17 @@ export const UPDATE_MODEL_SETTINGS = graphql(`
     }
   }
 `);
+
+export const CLEAR_MODEL_SETTINGS = graphql(`
+  mutation ClearModelSettings($input: ClearModelSettingsInput!) {
+    clearModelSettings(input: $input) {
+      id
+      modelSettings {
+        ...SettingsFields
+      }
+      effectiveModels {
+        ...EffectiveFields
+      }
+    }
+  }
+`);

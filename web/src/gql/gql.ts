@@ -22,6 +22,7 @@ type Documents = {
     "\n  mutation ConnectProvider($input: ConnectProviderInput!) {\n    connectProvider(input: $input) {\n      ...ConnectionFields\n      organization {\n        id\n        providerConnections {\n          ...ConnectionFields\n        }\n        pinnableModels {\n          ...ModelFields\n        }\n        effectiveModels {\n          ...EffectiveFields\n        }\n      }\n    }\n  }\n": typeof types.ConnectProviderDocument,
     "\n  mutation DisconnectProvider($input: DisconnectProviderInput!) {\n    disconnectProvider(input: $input)\n  }\n": typeof types.DisconnectProviderDocument,
     "\n  mutation UpdateModelSettings($input: UpdateModelSettingsInput!) {\n    updateModelSettings(input: $input) {\n      inheritingSubOrganizations\n      notices {\n        code\n        message\n        capability\n        model {\n          id\n        }\n      }\n      organization {\n        id\n        modelSettings {\n          ...SettingsFields\n        }\n        effectiveModels {\n          ...EffectiveFields\n        }\n      }\n    }\n  }\n": typeof types.UpdateModelSettingsDocument,
+    "\n  mutation ClearModelSettings($input: ClearModelSettingsInput!) {\n    clearModelSettings(input: $input) {\n      id\n      modelSettings {\n        ...SettingsFields\n      }\n      effectiveModels {\n        ...EffectiveFields\n      }\n    }\n  }\n": typeof types.ClearModelSettingsDocument,
 };
 const documents: Documents = {
     "\n  fragment ModelFields on Model {\n    id\n    displayName\n    provider\n    capabilities\n  }\n": types.ModelFieldsFragmentDoc,
@@ -32,6 +33,7 @@ const documents: Documents = {
     "\n  mutation ConnectProvider($input: ConnectProviderInput!) {\n    connectProvider(input: $input) {\n      ...ConnectionFields\n      organization {\n        id\n        providerConnections {\n          ...ConnectionFields\n        }\n        pinnableModels {\n          ...ModelFields\n        }\n        effectiveModels {\n          ...EffectiveFields\n        }\n      }\n    }\n  }\n": types.ConnectProviderDocument,
     "\n  mutation DisconnectProvider($input: DisconnectProviderInput!) {\n    disconnectProvider(input: $input)\n  }\n": types.DisconnectProviderDocument,
     "\n  mutation UpdateModelSettings($input: UpdateModelSettingsInput!) {\n    updateModelSettings(input: $input) {\n      inheritingSubOrganizations\n      notices {\n        code\n        message\n        capability\n        model {\n          id\n        }\n      }\n      organization {\n        id\n        modelSettings {\n          ...SettingsFields\n        }\n        effectiveModels {\n          ...EffectiveFields\n        }\n      }\n    }\n  }\n": types.UpdateModelSettingsDocument,
+    "\n  mutation ClearModelSettings($input: ClearModelSettingsInput!) {\n    clearModelSettings(input: $input) {\n      id\n      modelSettings {\n        ...SettingsFields\n      }\n      effectiveModels {\n        ...EffectiveFields\n      }\n    }\n  }\n": types.ClearModelSettingsDocument,
 };
 
 /**
@@ -80,6 +82,10 @@ export function graphql(source: "\n  mutation DisconnectProvider($input: Disconn
  * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
  */
 export function graphql(source: "\n  mutation UpdateModelSettings($input: UpdateModelSettingsInput!) {\n    updateModelSettings(input: $input) {\n      inheritingSubOrganizations\n      notices {\n        code\n        message\n        capability\n        model {\n          id\n        }\n      }\n      organization {\n        id\n        modelSettings {\n          ...SettingsFields\n        }\n        effectiveModels {\n          ...EffectiveFields\n        }\n      }\n    }\n  }\n"): (typeof documents)["\n  mutation UpdateModelSettings($input: UpdateModelSettingsInput!) {\n    updateModelSettings(input: $input) {\n      inheritingSubOrganizations\n      notices {\n        code\n        message\n        capability\n        model {\n          id\n        }\n      }\n      organization {\n        id\n        modelSettings {\n          ...SettingsFields\n        }\n        effectiveModels {\n          ...EffectiveFields\n        }\n      }\n    }\n  }\n"];
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(source: "\n  mutation ClearModelSettings($input: ClearModelSettingsInput!) {\n    clearModelSettings(input: $input) {\n      id\n      modelSettings {\n        ...SettingsFields\n      }\n      effectiveModels {\n        ...EffectiveFields\n      }\n    }\n  }\n"): (typeof documents)["\n  mutation ClearModelSettings($input: ClearModelSettingsInput!) {\n    clearModelSettings(input: $input) {\n      id\n      modelSettings {\n        ...SettingsFields\n      }\n      effectiveModels {\n        ...EffectiveFields\n      }\n    }\n  }\n"];
 
 export function graphql(source: string) {
   return (documents as any)[source] ?? {};
