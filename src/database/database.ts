@@ -69,7 +69,9 @@ export async function openDatabase(config: Config, logger: Logger, { connectAfte
   });
   try {
     await connectAfter;
-    await migrateOnConnectionsOfTheirOwn(url, Math.min(poolSize, 2), connectTimeoutMs, sqlLogger);
+    const applied = await migrateOnConnectionsOfTheirOwn(url, Math.min(poolSize, 2), connectTimeoutMs, sqlLogger);
+    // What an upgrade changed in the database, once, where an operator reads it.
+    if (applied.length > 0) logger.info({ migrations: applied }, `database: ${applied.length === 1 ? '1 migration' : `${applied.length} migrations`} applied`);
     await dataSource.initialize();
     closeUnansweredConnections(poolOf(dataSource));
   } catch (error) {
@@ -100,31 +102,31 @@ export async function openDatabase(config: Config, logger: Logger, { connectAfte
   };
 }
 
-async function migrateOnConnectionsOfTheirOwn(url: string, poolSize: number, connectTimeoutMs: number, logger: SqlLogger): Promise<void> {
+/** Applies the pending migrations (migrate) on a data source of their own; the names of those it applied. */
+async function migrateOnConnectionsOfTheirOwn(url: string, poolSize: number, connectTimeoutMs: number, logger: SqlLogger): Promise<string[]> {
   const dataSource = createDataSource({ url, poolSize, connectTimeoutMs, logger, applicationName: 'byom-subgraph migrations' });
   await dataSource.initialize();
   try {
     // The lock needs a connection of its own besides the migrating one.
-    await migrate(dataSource, { lock: poolSize > 1 });
+    return await migrate(dataSource, { lock: poolSize > 1 });
   } finally {
     await dataSource.destroy();
   }
 }
 
 /**
- * Applies pending migrations, each in its own transaction. With `lock`, a session-level
- * advisory lock keeps two instances from migrating at once (a pool of one connection, as the
- * embedded database has, cannot hold it and is one process anyway).
+ * Applies pending migrations, each in its own transaction, and answers the names of those it
+ * applied (none when another instance had applied them). With `lock`, a session-level advisory
+ * lock keeps two instances from migrating at once (a pool of one connection, as the embedded
+ * database has, cannot hold it and is one process anyway).
  */
-export async function migrate(dataSource: DataSource, { lock }: { lock: boolean }): Promise<void> {
-  if (!lock) {
-    await dataSource.runMigrations({ transaction: 'each' });
-    return;
-  }
+export async function migrate(dataSource: DataSource, { lock }: { lock: boolean }): Promise<string[]> {
+  const applied = async () => (await dataSource.runMigrations({ transaction: 'each' })).map((migration) => migration.name);
+  if (!lock) return applied();
   const runner = dataSource.createQueryRunner();
   try {
     await runner.query('SELECT pg_advisory_lock($1)', [MIGRATION_LOCK_KEY]);
-    await dataSource.runMigrations({ transaction: 'each' });
+    return await applied();
   } finally {
     await runner.query('SELECT pg_advisory_unlock($1)', [MIGRATION_LOCK_KEY]).catch(() => undefined);
     await runner.release();
