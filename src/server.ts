@@ -25,7 +25,7 @@ import { callerGoneSignal, delay, shutdownPlan } from './stopping';
 import { poolOf } from './database/data-source';
 import { federatedTraces, metricsPlugin } from './telemetry/graphql-plugins';
 import { metrics } from './telemetry/metrics';
-import { isPolled, searchOf } from './request-target';
+import { isPolled, pathOf, searchOf } from './request-target';
 import { currentTracing } from './telemetry/tracing-slot';
 import { UPLOAD_MAX_BYTES } from './uploads/file-upload.service';
 
@@ -169,8 +169,7 @@ const requestErrors: ErrorRequestHandler = (error, req, res, _next) => answerReq
  * sends, answered without Express (createApp). Any other request, a GET of /graphql or a POST of
  * `/graphql/` among them, goes to the Express app.
  */
-const isGraphQLPost = (req: http.IncomingMessage) =>
-  req.method === 'POST' && req.url !== undefined && req.url.startsWith('/graphql') && (req.url.length === 8 || req.url[8] === '?');
+const isGraphQLPost = (req: http.IncomingMessage) => req.method === 'POST' && pathOf(req.url ?? '') === '/graphql';
 
 /**
  * Answers a request whose body is read (req.body) with Apollo, as @as-integrations/express5 does,

@@ -43,7 +43,6 @@ import type { AttemptRecord, KeyCheckRecord, TraceIds, Tracing } from './telemet
  */
 export const DEFAULT_ROOT_RATIO = 0.01;
 
-
 /**
  * A parent-based sampler's choice made for a whole request before anything of it is traced: the
  * request continues a `traceparent` that is sampled, or (without a valid one) it is drawn at the

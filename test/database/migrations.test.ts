@@ -5,6 +5,9 @@ import { randomBytes } from 'node:crypto';
 import { startBuiltServer } from '../support/built-server';
 import { createTestDatabase, databaseUrl, dropDatabase, serverUrl, type TestDatabase, withClient } from '../support/database';
 
+/** The migrations in the order they apply: by the timestamp that ends their names. */
+const byTimestamp = (dataSource: DataSource) => [...dataSource.migrations].sort((a, b) => Number(a.name?.slice(-13)) - Number(b.name?.slice(-13)));
+
 describe('migrations', () => {
   let database: TestDatabase;
   let dataSource: DataSource;
@@ -30,8 +33,7 @@ describe('migrations', () => {
     await expect(migrate(dataSource, { lock: false })).resolves.toEqual([]);
     const applied: { name: string }[] = await dataSource.query('SELECT name FROM migrations ORDER BY id');
     // Migrations apply in the order of their timestamps, whatever order the files were found in.
-    const byTimestamp = [...dataSource.migrations].sort((a, b) => Number(a.name?.slice(-13)) - Number(b.name?.slice(-13)));
-    expect(applied.map((row) => row.name)).toEqual(byTimestamp.map((migration) => migration.name));
+    expect(applied.map((row) => row.name)).toEqual(byTimestamp(dataSource).map((migration) => migration.name));
   });
 });
 
@@ -43,7 +45,7 @@ describe('an upgrade', () => {
       await dataSource.initialize();
       // The database as the release before the last migration left it.
       await dataSource.undoLastMigration({ transaction: 'each' });
-      const [latest] = [...dataSource.migrations].sort((a, b) => Number(b.name?.slice(-13)) - Number(a.name?.slice(-13)));
+      const latest = byTimestamp(dataSource).at(-1) as { name?: string };
       expect(await dataSource.showMigrations()).toBe(true);
       await dataSource.destroy();
 

@@ -73,12 +73,12 @@ export function ModelsForm({
     onSaved(null);
     try {
       await clear({ variables: { input: { organizationId, expectedVersion: version } } });
-      setConfirmingRemoval(false);
       onSaved({ notices: [], inheriting: 0, version: 0, removed: true });
     } catch (error) {
-      setConfirmingRemoval(false);
       const found = apiErrors(error);
       if (!(await lostRace(found))) setProblems(found);
+    } finally {
+      setConfirmingRemoval(false);
     }
   }
 
