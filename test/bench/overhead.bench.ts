@@ -12,7 +12,7 @@ import { startOtlpReceiver } from '../support/otlp-receiver';
 import { TEST_ENCRYPTION_KEYS, TEST_JWT_SECRET } from '../support/test-server';
 import { EFFECTIVE_SELECTION, expectedEffective, generateTree, insertTree, mulberry32 } from './effective-models.bench';
 import type { LoadFigures, LoadPlan } from './load-process';
-import { ms, printTable, processCpuMs, verdict } from './support';
+import { medianIntervalRanks, ms, printTable, processCpuMs, verdict } from './support';
 
 /**
  * What this service's pipeline and its observability cost (issue 14), side by side in one run,
@@ -211,13 +211,16 @@ const median = (values: number[]) => {
   return sorted.length % 2 ? sorted[middle] : (sorted[middle - 1] + sorted[middle]) / 2;
 };
 
-/** The median of a ratio over the rounds, with its lowest and highest. */
-function spread(values: number[]): { median: number; low: number; high: number; text: string } {
-  const finite = values.filter(Number.isFinite);
-  const low = Math.min(...finite);
-  const high = Math.max(...finite);
+/** The median of a ratio over the rounds, with its 95% confidence interval (medianIntervalRanks) and its lowest and highest. */
+function spread(values: number[]): { median: number; low: number; high: number; ciLow: number; ciHigh: number; text: string } {
+  const finite = values.filter(Number.isFinite).sort((a, b) => a - b);
+  const low = finite[0];
+  const high = finite[finite.length - 1];
   const middle = median(finite);
-  return { median: middle, low, high, text: `${middle.toFixed(2)} (${low.toFixed(2)}–${high.toFixed(2)})` };
+  const ranks = medianIntervalRanks(finite.length);
+  const [ciLow, ciHigh] = ranks ? [finite[ranks[0] - 1], finite[ranks[1] - 1]] : [Number.NaN, Number.NaN];
+  const interval = ranks ? `95% CI ${ciLow.toFixed(2)}–${ciHigh.toFixed(2)}, ` : '';
+  return { median: middle, low, high, ciLow, ciHigh, text: `${middle.toFixed(2)} (${interval}lowest–highest ${low.toFixed(2)}–${high.toFixed(2)})` };
 }
 
 /** The heaviest frames of a V8 CPU profile, by self time, and by package. */
@@ -369,7 +372,7 @@ export async function benchOverhead(): Promise<void> {
       cpu: spread(rounds.map((measured) => (measured.get(b)?.cpuPerRequest ?? Number.NaN) / (measured.get(a)?.cpuPerRequest ?? Number.NaN))),
     });
     const has = (...names: string[]) => names.every((name) => cells.some((cell) => cell.name === name));
-    const lines: string[] = [`ratios: the median of ${ROUNDS} rounds (lowest–highest); by req/s, and by server CPU per request (the req/s ratio a server would reach on a core of its own)`];
+    const lines: string[] = [`ratios: the median of ${ROUNDS} rounds (its 95% confidence interval, and the lowest–highest round); by req/s, and by server CPU per request (the req/s ratio a server would reach on a core of its own)`];
     if (has('catalog-off', 'bare')) {
       const { rps, cpu } = ratios('catalog-off', 'bare');
       lines.push(`modelCatalog ÷ bare: ${rps.text} (goal ≥ ${TARGET_CATALOG_OF_BARE}): ${verdict(rps.median >= TARGET_CATALOG_OF_BARE)}; by CPU per request ${cpu.text}: ${verdict(cpu.median >= TARGET_CATALOG_OF_BARE)}`);
@@ -389,10 +392,12 @@ export async function benchOverhead(): Promise<void> {
       for (const [name, operation] of TRACED_OPERATIONS) {
         if (!has(`${operation}-${sampling}`, `${operation}-off`)) continue;
         const { rps, cpu } = ratios(`${operation}-${sampling}`, `${operation}-off`);
-        const cost = (ratio: number) => `a cost of ${((1 - ratio) * 100).toFixed(1)}%`;
+        const percent = (ratio: number) => `${((1 - ratio) * 100).toFixed(1)}%`;
+        const cost = ({ median: middle, ciLow, ciHigh }: ReturnType<typeof spread>) =>
+          `a cost of ${percent(middle)}${Number.isNaN(ciLow) ? '' : ` (95% CI ${percent(ciHigh)} to ${percent(ciLow)})`}`;
         lines.push(
-          `${name} with tracing on (${SAMPLINGS[sampling]}) ÷ off: ${rps.text}, ${cost(rps.median)} (goal ≤ ${TARGET_TRACING_COST * 100}%): ${verdict(1 - rps.median <= TARGET_TRACING_COST)}; ` +
-            `by CPU per request ${cpu.text}, ${cost(cpu.median)}: ${verdict(1 - cpu.median <= TARGET_TRACING_COST)}`,
+          `${name} with tracing on (${SAMPLINGS[sampling]}) ÷ off: ${rps.text}, ${cost(rps)} (goal ≤ ${TARGET_TRACING_COST * 100}%): ${verdict(1 - rps.median <= TARGET_TRACING_COST)}; ` +
+            `by CPU per request ${cpu.text}, ${cost(cpu)}: ${verdict(1 - cpu.median <= TARGET_TRACING_COST)}`,
         );
       }
     }

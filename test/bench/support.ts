@@ -20,6 +20,26 @@ export function percentile(sorted: number[], p: number): number {
   return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)];
 }
 
+/**
+ * Ranks (1-based, in the sorted values) of a 95% confidence interval for the median of `n`
+ * values, free of any assumption on their distribution: the widest [k, n + 1 - k] such that the
+ * median falls outside with a probability of at most 5% (a binomial tail at one half, each side
+ * at most 2.5%). Undefined below 6 values, where no such interval exists.
+ */
+export function medianIntervalRanks(n: number): [number, number] | undefined {
+  // P(X <= j) for X ~ Binomial(n, 1/2), j from 0 up, until it passes 2.5%.
+  let term = 0.5 ** n;
+  let below = 0;
+  let k = 0;
+  for (let j = 0; j < n; j++) {
+    if (below + term > 0.025) break;
+    below += term;
+    k = j + 1;
+    term = (term * (n - j)) / (j + 1);
+  }
+  return k === 0 ? undefined : [k, n + 1 - k];
+}
+
 /** How long `work` took, in milliseconds. */
 export async function timed(work: () => Promise<unknown>): Promise<number> {
   const started = performance.now();

@@ -144,6 +144,13 @@ describe('traces exported by OTLP/HTTP', () => {
       },
     });
     expect(attempt.attributes['byom.attempt.latency_ms']).toEqual(expect.any(Number));
+    // The operation hangs from the request, and what it did from the operation: the request's
+    // context reaches its operation however long the request waited for its body and in Apollo.
+    expect(server?.attributes['http.route']).toBe('/graphql');
+    expect(server?.name).toBe('POST /graphql');
+    expect(operation?.parentSpanId).toBe(server?.spanId);
+    expect(statements.filter((span) => span.parentSpanId !== operation?.spanId)).toEqual([]);
+    expect(attempt.parentSpanId).toBe(operation?.spanId);
     // Every span of the request hangs from the trace the caller started.
     const ids = new Set(ofTrace.map((span) => span.spanId));
     expect(ofTrace.filter((span) => span !== server && !ids.has(span.parentSpanId ?? ''))).toEqual([]);
