@@ -214,8 +214,8 @@ const median = (values: number[]) => {
 /** The median of a ratio over the rounds, with its 95% confidence interval (medianIntervalRanks) and its lowest and highest. */
 function spread(values: number[]): { median: number; low: number; high: number; ciLow: number; ciHigh: number; text: string } {
   const finite = values.filter(Number.isFinite).sort((a, b) => a - b);
-  const low = finite[0];
-  const high = finite[finite.length - 1];
+  const low = finite.length > 0 ? finite[0] : Number.NaN;
+  const high = finite.length > 0 ? finite[finite.length - 1] : Number.NaN;
   const middle = median(finite);
   const ranks = medianIntervalRanks(finite.length);
   const [ciLow, ciHigh] = ranks ? [finite[ranks[0] - 1], finite[ranks[1] - 1]] : [Number.NaN, Number.NaN];

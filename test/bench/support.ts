@@ -22,9 +22,9 @@ export function percentile(sorted: number[], p: number): number {
 
 /**
  * Ranks (1-based, in the sorted values) of a 95% confidence interval for the median of `n`
- * values, free of any assumption on their distribution: the widest [k, n + 1 - k] such that the
- * median falls outside with a probability of at most 5% (a binomial tail at one half, each side
- * at most 2.5%). Undefined below 6 values, where no such interval exists.
+ * values, free of any assumption on their distribution (the sign test's): the narrowest
+ * [k, n + 1 - k] that misses the median with a probability of at most 5%, at most 2.5% on each
+ * side (a binomial tail at one half). Undefined below 6 values, where no such interval exists.
  */
 export function medianIntervalRanks(n: number): [number, number] | undefined {
   // P(X <= j) for X ~ Binomial(n, 1/2), j from 0 up, until it passes 2.5%.
