@@ -37,11 +37,12 @@ import { isPolled, pathOf } from '../request-target';
 import type { AttemptRecord, KeyCheckRecord, TraceIds, Tracing } from './telemetry';
 
 /**
- * Requests without a sampled parent recorded when OTEL_TRACES_SAMPLER is unset: one in a hundred.
+ * Requests without a sampled parent recorded when OTEL_TRACES_SAMPLER is unset: one in a thousand.
  * Behind a router, requests come with its sampled `traceparent` and are all recorded; this is for
- * the others. One in ten cost a quarter of `modelCatalog`'s throughput (README, "What it costs").
+ * the others. Counted in instructions on Node 20, one in a hundred cost `modelCatalog` 14-22% a
+ * request and one in a thousand 5-7% (docs/tracing-cost.md).
  */
-export const DEFAULT_ROOT_RATIO = 0.01;
+export const DEFAULT_ROOT_RATIO = 0.001;
 
 /**
  * A parent-based sampler's choice made for a whole request before anything of it is traced: the

@@ -4,8 +4,8 @@ import { DEFAULT_ROOT_RATIO, chosen, requestSampling } from '../../src/telemetry
 
 describe('which requests are traced (requestSampling)', () => {
   it('chooses requests as they arrive for the parent-based samplers, the default among them', () => {
-    // Unset: one request in a hundred without a sampled parent, as the README says.
-    expect(requestSampling({})).toEqual({ rootRatio: 0.01 });
+    // Unset: one request in a thousand without a sampled parent, as the README says.
+    expect(requestSampling({})).toEqual({ rootRatio: 0.001 });
     expect(requestSampling({ OTEL_TRACES_SAMPLER_ARG: '0.25' })).toEqual({ rootRatio: 0.25 });
     expect(requestSampling({ OTEL_TRACES_SAMPLER_ARG: 'lots' })).toEqual({ rootRatio: DEFAULT_ROOT_RATIO });
     expect(requestSampling({ OTEL_TRACES_SAMPLER: 'parentbased_always_on' })).toEqual({ rootRatio: 1 });
