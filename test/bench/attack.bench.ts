@@ -9,8 +9,8 @@ import { ANONYMOUS_BODY_LIMIT_BYTES } from '../../src/http-limits';
 import { TEST_JWT_SECRET } from '../support/test-server';
 import type { AttackerOp, AttackerReply, AttackerRequest } from './attacker-process';
 import { Attack, type AttackPlan, type AttackStats, BODY_KINDS, type BodyKind, openFileLimit } from './attackers';
-import { type CpuSnapshot, cpuMeter, expectedEffective, generateTree, insertTree, mulberry32, ORGANIZATION_QUERY, type TreeShape } from './effective-models.bench';
-import { machineBusyMs, mb, ms, percentile, printTable, processCpuMs, type RssPeak, runQueueWaitMs, sampleRss, startServerProcess, timed, verdict } from './support';
+import { type CpuSnapshot, cpuMeter, expectedEffective, generateTree, insertTree, ORGANIZATION_QUERY, type TreeShape } from './effective-models.bench';
+import { machineBusyMs, mb, ms, mulberry32, percentile, printTable, processCpuMs, type RssPeak, runQueueWaitMs, sampleRss, startServerProcess, timed, verdict } from './support';
 
 /** A few hundred organizations: enough for the walk to be real SQL, quick to seed. */
 const TREE: TreeShape = { organizations: 400, roots: 8, deepChains: 4, maxLevels: 20 };

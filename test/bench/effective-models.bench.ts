@@ -8,7 +8,7 @@ import { KeyVault, parseKeyRing } from '../../src/connections/key-vault';
 import { WALK, walkParameters } from '../../src/model-settings/model-settings.repository';
 import { makeTestKey } from '../support/provider-stand-in';
 import { TEST_ENCRYPTION_KEYS, TEST_JWT_SECRET } from '../support/test-server';
-import { mb, ms, percentile, printTable, type ServerProcess, startServerProcess, timed, verdict } from './support';
+import { mb, ms, mulberry32, percentile, printTable, type ServerProcess, startServerProcess, timed, verdict } from './support';
 
 /** The shape of a generated organization tree (generateTree). */
 export interface TreeShape {
@@ -61,16 +61,6 @@ export interface Expected {
   availableModels: { model: { id: string } }[];
 }
 
-/** A small seeded generator, so that every run benchmarks a tree of the same shape. */
-export function mulberry32(seed: number): () => number {
-  let state = seed;
-  return () => {
-    state = (state + 0x6d2b79f5) | 0;
-    let t = Math.imul(state ^ (state >>> 15), 1 | state);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4_294_967_296;
-  };
-}
 
 /**
  * `shape.organizations` organizations under `shape.roots` roots (by default this bench's 5,000

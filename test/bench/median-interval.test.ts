@@ -1,4 +1,4 @@
-import { medianIntervalRanks } from './support';
+import { medianIntervalRanks, mulberry32 } from './support';
 
 describe("the bench's confidence interval for a median (medianIntervalRanks)", () => {
   it('takes the ranks of the tables of the sign test', () => {
@@ -12,14 +12,7 @@ describe("the bench's confidence interval for a median (medianIntervalRanks)", (
 
   it('covers the median of a distribution at least 95% of the time, and not much more', () => {
     // Rounds drawn from a known distribution (uniform on [0, 1], median 0.5) with a fixed seed.
-    let state = 42;
-    // xorshift32: every value of 32 bits but 0, in a fixed order.
-    const random = () => {
-      state ^= state << 13;
-      state ^= state >>> 17;
-      state ^= state << 5;
-      return (state >>> 0) / 2 ** 32;
-    };
+    const random = mulberry32(42);
     for (const n of [10, 40]) {
       const [low, high] = medianIntervalRanks(n) as [number, number];
       let covered = 0;

@@ -10,9 +10,9 @@ import { build } from '../support/built-server';
 import { createTestDatabase } from '../support/database';
 import { startOtlpReceiver } from '../support/otlp-receiver';
 import { TEST_ENCRYPTION_KEYS, TEST_JWT_SECRET } from '../support/test-server';
-import { EFFECTIVE_SELECTION, expectedEffective, generateTree, insertTree, mulberry32 } from './effective-models.bench';
+import { EFFECTIVE_SELECTION, expectedEffective, generateTree, insertTree } from './effective-models.bench';
 import type { LoadFigures, LoadPlan } from './load-process';
-import { medianIntervalRanks, ms, printTable, processCpuMs, verdict } from './support';
+import { medianIntervalRanks, ms, mulberry32, printTable, processCpuMs, verdict } from './support';
 
 /**
  * What this service's pipeline and its observability cost (issue 14), side by side in one run,
@@ -212,7 +212,7 @@ const median = (values: number[]) => {
 };
 
 /** The median of a ratio over the rounds, with its 95% confidence interval (medianIntervalRanks) and its lowest and highest. */
-function spread(values: number[]): { median: number; low: number; high: number; ciLow: number; ciHigh: number; text: string } {
+function spread(values: number[]): { median: number; ciLow: number; ciHigh: number; text: string } {
   const finite = values.filter(Number.isFinite).sort((a, b) => a - b);
   const low = finite.length > 0 ? finite[0] : Number.NaN;
   const high = finite.length > 0 ? finite[finite.length - 1] : Number.NaN;
@@ -220,7 +220,7 @@ function spread(values: number[]): { median: number; low: number; high: number; 
   const ranks = medianIntervalRanks(finite.length);
   const [ciLow, ciHigh] = ranks ? [finite[ranks[0] - 1], finite[ranks[1] - 1]] : [Number.NaN, Number.NaN];
   const interval = ranks ? `95% CI ${ciLow.toFixed(2)}–${ciHigh.toFixed(2)}, ` : '';
-  return { median: middle, low, high, ciLow, ciHigh, text: `${middle.toFixed(2)} (${interval}lowest–highest ${low.toFixed(2)}–${high.toFixed(2)})` };
+  return { median: middle, ciLow, ciHigh, text: `${middle.toFixed(2)} (${interval}lowest–highest ${low.toFixed(2)}–${high.toFixed(2)})` };
 }
 
 /** The heaviest frames of a V8 CPU profile, by self time, and by package. */
