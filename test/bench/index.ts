@@ -9,6 +9,7 @@ import { benchAttack } from './attack.bench';
 import { benchConnect, benchReencrypt } from './connections.bench';
 import { benchCooldowns } from './cooldowns.bench';
 import { benchEffectiveModels } from './effective-models.bench';
+import { benchInstructions } from './instructions.bench';
 import { benchOverhead } from './overhead.bench';
 import { benchRuns } from './runs.bench';
 import { BENCH_DATABASE_URL, prepareDatabases } from './support';
@@ -23,6 +24,7 @@ async function main(): Promise<void> {
     ['cooldowns', benchCooldowns],
     ['attack', benchAttack],
     ['overhead', benchOverhead],
+    ['instructions', benchInstructions],
   ];
   const only = process.env.BENCH_ONLY?.split(',').map((name) => name.trim());
   const unknown = only?.filter((name) => !benches.some(([known]) => known === name)) ?? [];

@@ -9,6 +9,10 @@ export interface LoadPlan {
   url: string;
   connections: number;
   seconds: number;
+  /** When given, exactly this many requests are sent, however long they take (`seconds` is then ignored). */
+  amount?: number;
+  /** How long one response may take, s (autocannon's default, 10, otherwise). */
+  timeoutSeconds?: number;
   /** Sent in turn; each response must be exactly its `expected` body. */
   requests: { body: string; authorization?: string; expected: string }[];
 }
@@ -34,6 +38,8 @@ function run(plan: LoadPlan): Promise<LoadFigures> {
         method: 'POST',
         connections: plan.connections,
         duration: plan.seconds,
+        ...(plan.amount === undefined ? {} : { amount: plan.amount }),
+        ...(plan.timeoutSeconds === undefined ? {} : { timeout: plan.timeoutSeconds }),
         headers: { 'content-type': 'application/json' },
         requests: [
           {

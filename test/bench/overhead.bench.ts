@@ -23,27 +23,31 @@ import { medianIntervalRanks, ms, mulberry32, printTable, processCpuMs, verdict 
  * same two with tracing on to a local OTLP receiver (the default sampling, and every request
  * sampled) and /metrics scraped every second.
  *
- * A shared machine moves req/s by whatever else runs, and by more than the differences measured:
- * every server runs from the start, and the cells are measured in rounds (ROUNDS of SECONDS each,
+ * A shared machine moves req/s by whatever else runs, and by more than the differences measured,
+ * and so does a process's own luck (RESTART): the cells are measured in rounds, each on servers
+ * started for it (ROUNDS of SECONDS each,
  * the order reversed every other round so that a drift of the machine's load falls on both sides
  * of a ratio). Each ratio is taken within a round and printed as the median of the rounds with
  * their spread (lowest–highest); req/s, latencies and CPU per request are medians too.
  *
  * Two identical servers without tracing (catalog-off and catalog-twin) are measured as the others
- * are: their ratio is what a ratio of these rounds reads when nothing differs. On a machine whose
+ * are: their ratio is what a ratio of these rounds reads when nothing differs (the twin serves
+ * modelCatalog only, the first also effectiveModels when its cells are measured). On a machine whose
  * cores change speed from one minute to the next it is far from 1, and a difference smaller than
  * its spread is not measured. The CPU the other servers spent while a cell was measured is printed
  * beside it: what a traced server's export or garbage collection, after its own cell, took from
  * the next one's cores.
  *
- * BENCH_OVERHEAD_ROUNDS and BENCH_OVERHEAD_SECONDS change the rounds and their length;
+ * BENCH_OVERHEAD_ROUNDS and BENCH_OVERHEAD_SECONDS change the rounds and their length, and
+ * BENCH_OVERHEAD_RESTART=0 keeps the same servers for every round (RESTART);
  * BENCH_OVERHEAD_CELLS=catalog-off,org-default measures only those cells (bare, catalog-off,
  * catalog-twin, org-off, catalog-default, org-default, catalog-always, org-always; and
  * catalog-never and org-never, only when named: tracing on and never sampled,
  * parentbased_always_off, which parts the instrumentations' own cost from that of the requests
  * sampled);
  * BENCH_OVERHEAD_CPU_PROF=<directory>: each server runs under --cpu-prof, and the heaviest
- * frames and packages of each one's profile are printed (measure one cell to see one operation);
+ * frames and packages of each one's profile are printed (measure one cell to see one operation;
+ * each server's profile is its last round's);
  * BENCH_OVERHEAD_NODE_ARGS passes other Node options to the servers.
  */
 
@@ -55,6 +59,14 @@ const CONNECTIONS = 10;
  */
 const ROUNDS = Number(process.env.BENCH_OVERHEAD_ROUNDS ?? 10);
 const SECONDS = Number(process.env.BENCH_OVERHEAD_SECONDS ?? 3);
+/**
+ * Every round starts its own servers (and warms each cell up first), so that its ratios are of
+ * other processes than the round before's: on a quiet machine a ratio moved more from one set of
+ * processes to the next (tracing's cost 0-17%) than from one round to the next within one set
+ * (an interval of 10-14%), and only rounds of their own processes give an interval that covers
+ * that. BENCH_OVERHEAD_RESTART=0 keeps one set for the whole run (about half as long).
+ */
+const RESTART = process.env.BENCH_OVERHEAD_RESTART !== '0';
 /** Before the rounds, each cell runs this long (JIT, caches, pool); and 1 s before each measured run. */
 const FIRST_WARM_SECONDS = 3;
 const WARM_SECONDS = 1;
@@ -66,7 +78,7 @@ const TARGET_TRACING_COST = 0.15;
 const ROOT = path.join(__dirname, '../..');
 const TS_NODE = require.resolve('ts-node/dist/bin.js');
 
-interface Server {
+export interface Server {
   url: string;
   pid: number;
   stop(): Promise<void>;
@@ -105,9 +117,15 @@ function startBare(nodeArgs: string[] = []): Promise<Server> {
   return startPrinting(child, 'the bare server');
 }
 
-function startService(databaseUrl: string, env: Record<string, string>, nodeArgs: string[] = []): Promise<Server> {
+/**
+ * The built service (`npm run build` first) on `databaseUrl`, logging at info; `under`, when
+ * given, is a command that runs Node (`valgrind …`: the instructions bench).
+ */
+export function startService(databaseUrl: string, env: Record<string, string>, nodeArgs: string[] = [], under: string[] = []): Promise<Server> {
   const inherited = Object.fromEntries(Object.entries(process.env).filter(([name]) => !/^(OTEL_|DATABASE_|TEST_DATABASE_|NODE_OPTIONS$|BENCH_)/.test(name)));
-  const child = spawn(process.execPath, [...nodeArgs, path.join(ROOT, 'dist/src/main.js')], {
+  const node = [process.execPath, ...nodeArgs, path.join(ROOT, 'dist/src/main.js')];
+  const [command, ...args] = [...under, ...node];
+  const child = spawn(command, args, {
     cwd: ROOT,
     stdio: ['ignore', 'pipe', 'inherit'],
     env: {
@@ -128,7 +146,8 @@ function startService(databaseUrl: string, env: Record<string, string>, nodeArgs
   return startPrinting(child, 'the service');
 }
 
-async function startLoadProcess() {
+/** autocannon in a process of its own (load-process.ts): `run` sends it a plan and resolves with the figures. */
+export async function startLoadProcess() {
   const pending = new Map<number, { resolve: (value: any) => void; reject: (error: Error) => void }>();
   // Not the benchmark's own execArgv: under ts-node, the child would run nothing and exit.
   const child = fork(TS_NODE, ['--swc', path.join(__dirname, 'load-process.ts')], { cwd: ROOT, stdio: ['ignore', 'inherit', 'inherit', 'ipc'], execArgv: [] });
@@ -270,6 +289,8 @@ export async function benchOverhead(): Promise<void> {
   step('load generator');
   const load = await startLoadProcess();
   const servers = new Map<ServerName, Server>();
+  /** The servers this run started (servers holds those running). */
+  const startedServers = new Set<ServerName>();
   const profileDirectory = process.env.BENCH_OVERHEAD_CPU_PROF;
   const profileOf = (name: ServerName) => (profileDirectory ? path.join(profileDirectory, name) : undefined);
   try {
@@ -308,7 +329,18 @@ export async function benchOverhead(): Promise<void> {
       ['always', () => startService(database.url, { ...tracingEnv, OTEL_TRACES_SAMPLER: 'parentbased_always_on' }, profileArgs('always'))],
     ];
     // One after the other: starting is CPU-bound, and each server's start-up must not time out another's.
-    for (const [name, start] of starting) if (wanted.has(name)) servers.set(name, await start());
+    const startServers = async () => {
+      for (const [name, start] of starting) {
+        if (!wanted.has(name)) continue;
+        servers.set(name, await start());
+        startedServers.add(name);
+      }
+    };
+    const stopServers = async () => {
+      for (const server of servers.values()) await server.stop();
+      servers.clear();
+    };
+    if (!RESTART) await startServers();
 
     /** Requests each server answered, warm-ups included (a profile's samples are over all of them). */
     const served = new Map<ServerName, number>();
@@ -333,10 +365,18 @@ export async function benchOverhead(): Promise<void> {
       }
     };
 
-    step(`warming up: each cell ${FIRST_WARM_SECONDS} s`);
-    for (const cell of cells) await run(cell, FIRST_WARM_SECONDS);
+    const warmUp = async () => {
+      step(`warming up: each cell ${FIRST_WARM_SECONDS} s`);
+      for (const cell of cells) await run(cell, FIRST_WARM_SECONDS);
+    };
+    if (!RESTART) await warmUp();
     const rounds: Map<string, Measured>[] = [];
     for (let round = 0; round < ROUNDS; round++) {
+      if (RESTART) {
+        step(`round ${round + 1} of ${ROUNDS}: starting its servers`);
+        await startServers();
+        await warmUp();
+      }
       step(`round ${round + 1} of ${ROUNDS} (load average ${load1()})`);
       const measured = new Map<string, Measured>();
       for (const cell of round % 2 === 0 ? cells : [...cells].reverse()) {
@@ -344,12 +384,13 @@ export async function benchOverhead(): Promise<void> {
         measured.set(cell.name, await run(cell, SECONDS));
       }
       rounds.push(measured);
+      if (RESTART) await stopServers();
     }
     loadAverages.push(load1());
 
     const of = (name: string, pick: (measured: Measured) => number) => rounds.map((measured) => (measured.has(name) ? pick(measured.get(name) as Measured) : Number.NaN));
     printTable(
-      `Overhead: ${CONNECTIONS} connections, ${ROUNDS} rounds of ${SECONDS} s a cell (each after ${WARM_SECONDS} s of warm-up, every other round in reverse order); ` +
+      `Overhead: ${CONNECTIONS} connections, ${ROUNDS} rounds of ${SECONDS} s a cell (each after ${WARM_SECONDS} s of warm-up, every other round in reverse order${RESTART ? ', every round on servers of its own' : ''}); ` +
         `autocannon in a process of its own, each server in its own; ${MEMBERS} members of ${TREE.organizations} organizations in turn; medians of the rounds, req/s with its spread`,
       ['', 'req/s', 'lowest–highest', 'p50', 'p99', 'server CPU/req', 'CPU of the other servers'],
       cells.map((cell) => {
@@ -415,7 +456,7 @@ export async function benchOverhead(): Promise<void> {
     for (const name of ['bare', 'off', 'default', 'never', 'always'] as const) {
       const directory = profileOf(name) as string;
       const title = name === 'bare' ? 'the bare server' : name === 'off' ? 'the service without tracing' : `the service with tracing, ${SAMPLINGS[name]}`;
-      if (servers.has(name) && existsSync(directory)) printProfile(title, directory);
+      if (startedServers.has(name) && existsSync(directory)) printProfile(title, directory);
     }
   }
   process.stdout.write(`overhead bench: ${((performance.now() - started) / 1000).toFixed(0)} s\n`);
