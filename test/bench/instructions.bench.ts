@@ -25,8 +25,8 @@ import { printTable, verdict } from './support';
  * It counts the work done, not what it costs by the clock, and it is no substitute for the
  * overhead bench: on a quiet machine (docs/tracing-cost.md, 2026-12-03) tracing never sampled
  * and at the default sampling read within 2% of tracing off here, outside the compilers, while
- * by the clock they cost 4% and 8-13% of req/s, on the same main thread, with the same system
- * calls. callgrind's simulated caches and branch predictor (BENCH_INSTRUCTIONS_SIMULATE=1) saw no
+ * by the clock they cost 0-8% and 0-17% of req/s (the overhead bench: 11-14% at the default),
+ * on the same main thread, with the same system calls. callgrind's simulated caches and branch predictor (BENCH_INSTRUCTIONS_SIMULATE=1) saw no
  * difference either. Under valgrind each request takes 30 to 50 times as long and the threads
  * take turns: what runs by the clock weighs that much more per request (so /metrics is not
  * scraped here, and the span processor's export every 5 s falls on the count), and what runs
@@ -49,6 +49,8 @@ const ROUNDS = Number(process.env.BENCH_INSTRUCTIONS_ROUNDS ?? 2);
 const RANDOM_SEED = 7;
 /** BENCH_INSTRUCTIONS_SIMULATE=1: callgrind also simulates the caches and the branch predictor (about twice as slow). */
 const SIMULATE = process.env.BENCH_INSTRUCTIONS_SIMULATE === '1';
+/** BENCH_INSTRUCTIONS_KEEP=1: the callgrind files are kept (their directory is printed). */
+const KEEP = process.env.BENCH_INSTRUCTIONS_KEEP === '1';
 const TARGET_TRACING_COST = 0.15;
 
 type ServerName = 'off' | 'never' | 'default' | 'always';
@@ -82,7 +84,10 @@ function valgrindMissing(): string | undefined {
   return undefined;
 }
 
-/** callgrind_control on the server's process (its HOST too: vgdb names the pipes it listens on by it). */
+/**
+ * callgrind_control on the server's process (its HOST too: vgdb names the pipes it listens on by
+ * it). Synchronous: the bench's event loop (the receiver) waits meanwhile, while the server is idle.
+ */
 function callgrindControl(pid: number, ...args: string[]): void {
   const done = spawnSync('callgrind_control', [...args, String(pid)], { encoding: 'utf8', env: { ...process.env, HOST: '127.0.0.1' }, timeout: 120_000 });
   if (done.status !== 0) throw new Error(`callgrind_control ${args.join(' ')} ${pid} failed (${done.status}): ${done.stderr || done.stdout}`);
@@ -106,7 +111,7 @@ function countOf(file: string): Count {
     const cost = Number(found[1].replace(/,/g, ''));
     const name = found[2];
     if (/v8::internal::(compiler|maglev)::/.test(name)) compiler += cost;
-    else if (/v8::internal::(Heap|Scavenger|MarkCompact|MinorMarkSweep|ConcurrentMarking|MarkingVisitor|Sweeper|.*Evacuat|MainMarkingVisitor|ScavengeVisitor)/.test(name)) heap += cost;
+    else if (/v8::internal::(Heap::|Scavenger|MarkCompact|MinorMarkSweep|ConcurrentMarking|MarkingVisitor|Sweeper|.*Evacuat|MainMarkingVisitor|ScavengeVisitor)/.test(name)) heap += cost;
   }
   return { total: events.Ir, events, compiler, heap, spans: 0 };
 }
@@ -145,7 +150,9 @@ async function countServer(
     callgrindControl(service.pid, '-d');
     const count = countOf(`${out}.1`);
     // Stopped, it exports what it still holds.
-    await service.stop();
+    const stopping = service;
+    service = undefined;
+    await stopping.stop();
     return { ...count, spans: receiver.count() - spansBefore };
   } finally {
     await service?.stop();
@@ -162,14 +169,19 @@ export async function benchInstructions(): Promise<void> {
     return;
   }
   const names = process.env.BENCH_INSTRUCTIONS_SERVERS?.split(',').map((name) => name.trim());
+  const unknown = names?.filter((name) => !SERVERS.some((server) => server.name === name)) ?? [];
+  if (unknown.length > 0 || names?.length === 0) {
+    throw new Error(`BENCH_INSTRUCTIONS_SERVERS names no server ${unknown.join(', ')}; the servers: ${SERVERS.map((server) => server.name).join(', ')}`);
+  }
   const servers = names ? SERVERS.filter((server) => names.includes(server.name)) : SERVERS;
-  if (servers.length === 0) throw new Error(`BENCH_INSTRUCTIONS_SERVERS names no server; the servers: ${SERVERS.map((server) => server.name).join(', ')}`);
   step('building');
   build();
   const directory = mkdtempSync(path.join(os.tmpdir(), 'byom-callgrind-'));
-  const receiver = await startOtlpReceiver({ keep: false });
-  const load = await startLoadProcess();
+  let receiver: Awaited<ReturnType<typeof startOtlpReceiver>> | undefined;
+  let load: Awaited<ReturnType<typeof startLoadProcess>> | undefined;
   try {
+    receiver = await startOtlpReceiver({ keep: false });
+    load = await startLoadProcess();
     // Ten callers in turn, as the overhead bench's modelCatalog cells (the catalog needs no membership).
     const tokens = await Promise.all(Array.from({ length: 10 }, (_, n) => signDevToken(TEST_JWT_SECRET, { sub: `instructions-user-${n}`, ttl: '2h' })));
     const expected = JSON.stringify({ data: { modelCatalog: MODEL_CATALOG.map((model) => ({ id: model.id })) } });
@@ -241,9 +253,9 @@ export async function benchInstructions(): Promise<void> {
     }
     process.stdout.write(`${lines.join('\n')}${lines.length ? '\n' : ''}`);
   } finally {
-    load.stop();
-    await receiver.close();
-    if (process.env.BENCH_INSTRUCTIONS_KEEP) process.stdout.write(`callgrind files kept in ${directory}\n`);
+    load?.stop();
+    await receiver?.close();
+    if (KEEP) process.stdout.write(`callgrind files kept in ${directory}\n`);
     else rmSync(directory, { recursive: true, force: true });
   }
   process.stdout.write(`instructions bench: ${((performance.now() - started) / 1000).toFixed(0)} s\n`);

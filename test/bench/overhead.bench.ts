@@ -66,8 +66,8 @@ const SECONDS = Number(process.env.BENCH_OVERHEAD_SECONDS ?? 3);
  * (an interval of 10-14%), and only rounds of their own processes give an interval that covers
  * that. BENCH_OVERHEAD_RESTART=0 keeps one set for the whole run (about half as long).
  */
-const RESTART = process.env.BENCH_OVERHEAD_RESTART !== '0';
-/** Before the rounds, each cell runs this long (JIT, caches, pool); and 1 s before each measured run. */
+const RESTART = process.env.BENCH_OVERHEAD_RESTART !== '0'; // only 0 keeps one set
+/** Before the rounds (before each round's, with RESTART), each cell runs this long (JIT, caches, pool); and 1 s before each measured run. */
 const FIRST_WARM_SECONDS = 3;
 const WARM_SECONDS = 1;
 const TREE = { organizations: 500, roots: 10, deepChains: 5, maxLevels: 20 };
@@ -105,7 +105,8 @@ async function startPrinting(child: ChildProcess, what: string): Promise<Server>
     pid: child.pid as number,
     stop: () =>
       new Promise<void>((resolve) => {
-        if (child.exitCode !== null) return resolve();
+        // Exited, or killed by a signal (valgrind's crash, the OOM killer): no exit event will come.
+        if (child.exitCode !== null || child.signalCode !== null) return resolve();
         child.once('exit', () => resolve());
         child.kill('SIGTERM');
       }),
@@ -342,7 +343,7 @@ export async function benchOverhead(): Promise<void> {
     };
     if (!RESTART) await startServers();
 
-    /** Requests each server answered, warm-ups included (a profile's samples are over all of them). */
+    /** Requests each kind of server answered over the run, warm-ups included (with RESTART a profile is of the last round's process only). */
     const served = new Map<ServerName, number>();
     const run = async (cell: Cell, seconds: number): Promise<Measured> => {
       const server = servers.get(cell.server) as Server;
