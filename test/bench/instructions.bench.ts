@@ -25,7 +25,7 @@ import { printTable, verdict } from './support';
  * It counts the work done, not what it costs by the clock, and it is no substitute for the
  * overhead bench: on a quiet machine (docs/tracing-cost.md, 2026-12-03) tracing never sampled
  * and at the default sampling read within 2% of tracing off here, outside the compilers, while
- * by the clock they cost 0-8% and 0-17% of req/s (the overhead bench: 11-14% at the default),
+ * by the clock they cost 0-8% and 0-17% of req/s (the overhead bench: 11-16% at the default),
  * on the same main thread, with the same system calls. callgrind's simulated caches and branch predictor (BENCH_INSTRUCTIONS_SIMULATE=1) saw no
  * difference either. Under valgrind each request takes 30 to 50 times as long and the threads
  * take turns: what runs by the clock weighs that much more per request (so /metrics is not
