@@ -3,14 +3,13 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { signDevToken } from '../../src/auth/dev-token';
-import { MODEL_CATALOG } from '../../src/catalog/catalog';
 import { DEFAULT_ROOT_RATIO } from '../../src/telemetry/tracing';
 import { build } from '../support/built-server';
 import { createTestDatabase } from '../support/database';
 import { startOtlpReceiver } from '../support/otlp-receiver';
 import { TEST_JWT_SECRET } from '../support/test-server';
 import type { LoadPlan } from './load-process';
-import { type Server, startLoadProcess, startService } from './overhead.bench';
+import { type Server, catalogRequest, startLoadProcess, startService } from './overhead.bench';
 import { printTable, verdict } from './support';
 
 /**
@@ -55,24 +54,26 @@ const TARGET_TRACING_COST = 0.15;
 
 type ServerName = 'off' | 'never' | 'default' | 'always';
 
-const SERVERS: { name: ServerName; label: string; env: Record<string, string> }[] = [
-  { name: 'off', label: 'tracing off', env: {} },
-  { name: 'never', label: 'tracing on, no request sampled (parentbased_always_off)', env: { OTEL_TRACES_SAMPLER: 'parentbased_always_off' } },
-  { name: 'default', label: `tracing on, the default sampling (1 in ${Math.round(1 / DEFAULT_ROOT_RATIO)} roots)`, env: {} },
-  { name: 'always', label: 'tracing on, every request sampled (parentbased_always_on)', env: { OTEL_TRACES_SAMPLER: 'parentbased_always_on' } },
+/** `tracing`: what a traced server's environment adds to the OTLP endpoint (none: tracing off). */
+const SERVERS: { name: ServerName; label: string; tracing?: Record<string, string> }[] = [
+  { name: 'off', label: 'tracing off' },
+  { name: 'never', label: 'tracing on, no request sampled (parentbased_always_off)', tracing: { OTEL_TRACES_SAMPLER: 'parentbased_always_off' } },
+  { name: 'default', label: `tracing on, the default sampling (1 in ${Math.round(1 / DEFAULT_ROOT_RATIO)} roots)`, tracing: {} },
+  { name: 'always', label: 'tracing on, every request sampled (parentbased_always_on)', tracing: { OTEL_TRACES_SAMPLER: 'parentbased_always_on' } },
 ];
 
 interface Count {
-  /** Instructions of the measured requests, all threads. */
-  total: number;
-  /** Of which in V8's optimizing compilers (TurboFan, Maglev): functions of `compiler::` or `maglev::`. */
-  compiler: number;
-  /** callgrind's events of the measured requests by name (Ir alone, or with BENCH_INSTRUCTIONS_SIMULATE also its cache and branch events). */
+  /**
+   * callgrind's events of the measured requests, all threads, by name: Ir (instructions) alone, or
+   * with BENCH_INSTRUCTIONS_SIMULATE also its cache and branch events.
+   */
   events: Record<string, number>;
+  /** Of the instructions, those in V8's optimizing compilers (TurboFan, Maglev): functions of `compiler::` or `maglev::`. */
+  compiler: number;
+  /** Of the instructions, those in V8's heap (allocation and garbage collection): `v8::internal::Heap::`, `Scavenger`, `MarkCompact`, … */
+  heap: number;
   /** Spans the server exported (the warm-up's included): none with tracing off or never sampling. */
   spans: number;
-  /** Of which in V8's heap (allocation and garbage collection): functions of `v8::internal::Heap`, `Scavenger`, `MarkCompact`, … */
-  heap: number;
 }
 
 /** valgrind's tools, or why they are missing. */
@@ -93,8 +94,8 @@ function callgrindControl(pid: number, ...args: string[]): void {
   if (done.status !== 0) throw new Error(`callgrind_control ${args.join(' ')} ${pid} failed (${done.status}): ${done.stderr || done.stdout}`);
 }
 
-/** The dump's total and its parts by function, from callgrind_annotate's self costs. */
-function countOf(file: string): Count {
+/** The dump's totals, and the instructions' parts by function from callgrind_annotate's self costs. */
+function countOf(file: string): Omit<Count, 'spans'> {
   // The dump's `totals:` (its `summary:` reads 0 when instrumentation was switched on late).
   const text = readFileSync(file, 'utf8');
   const names = /^events:\s+(.+)$/m.exec(text)?.[1].trim().split(/\s+/);
@@ -113,7 +114,7 @@ function countOf(file: string): Count {
     if (/v8::internal::(compiler|maglev)::/.test(name)) compiler += cost;
     else if (/v8::internal::(Heap::|Scavenger|MarkCompact|MinorMarkSweep|ConcurrentMarking|MarkingVisitor|Sweeper|.*Evacuat|MainMarkingVisitor|ScavengeVisitor)/.test(name)) heap += cost;
   }
-  return { total: events.Ir, events, compiler, heap, spans: 0 };
+  return { events, compiler, heap };
 }
 
 async function countServer(
@@ -127,7 +128,7 @@ async function countServer(
 ): Promise<Count> {
   const database = await createTestDatabase();
   const out = path.join(directory, `callgrind.${server.name}.${round + 1}`);
-  const tracing = server.name === 'off' ? {} : { OTEL_EXPORTER_OTLP_ENDPOINT: receiver.url, OTEL_EXPORTER_OTLP_PROTOCOL: 'http/json', ...server.env };
+  const tracing = server.tracing ? { OTEL_EXPORTER_OTLP_ENDPOINT: receiver.url, OTEL_EXPORTER_OTLP_PROTOCOL: 'http/json', ...server.tracing } : {};
   let service: Server | undefined;
   const spansBefore = receiver.count();
   try {
@@ -184,11 +185,7 @@ export async function benchInstructions(): Promise<void> {
     load = await startLoadProcess();
     // Ten callers in turn, as the overhead bench's modelCatalog cells (the catalog needs no membership).
     const tokens = await Promise.all(Array.from({ length: 10 }, (_, n) => signDevToken(TEST_JWT_SECRET, { sub: `instructions-user-${n}`, ttl: '2h' })));
-    const expected = JSON.stringify({ data: { modelCatalog: MODEL_CATALOG.map((model) => ({ id: model.id })) } });
-    const plan = {
-      connections: CONNECTIONS,
-      requests: tokens.map((token) => ({ body: JSON.stringify({ query: '{ modelCatalog { id } }' }), authorization: `Bearer ${token}`, expected })),
-    };
+    const plan = { connections: CONNECTIONS, requests: tokens.map(catalogRequest) };
     const counts = new Map<ServerName, Count[]>(servers.map((server) => [server.name, []]));
     // One at a time: two servers under valgrind at once read up to twice the compiling and GC. In
     // rounds, every other one in reverse order, so that each server is counted more than once.
@@ -202,8 +199,8 @@ export async function benchInstructions(): Promise<void> {
     const thousands = (value: number) => (value / MEASURED / 1000).toFixed(0);
     const each = (list: Count[], part: (count: Count) => number) => list.map((count) => thousands(part(count))).join(', ');
     const mean = (list: Count[], part: (count: Count) => number) => list.reduce((sum, count) => sum + part(count), 0) / list.length;
-    const all = (count: Count) => count.total;
-    const outsideCompilers = (count: Count) => count.total - count.compiler;
+    const all = (count: Count) => count.events.Ir;
+    const outsideCompilers = (count: Count) => count.events.Ir - count.compiler;
     const off = counts.get('off');
     const against = (list: Count[], part: (count: Count) => number) => (off ? `${((mean(list, part) / mean(off, part) - 1) * 100).toFixed(1)}%` : '');
     printTable(

@@ -147,6 +147,13 @@ export function startService(databaseUrl: string, env: Record<string, string>, n
   return startPrinting(child, 'the service');
 }
 
+/** `{ modelCatalog { id } }` as `token`'s bearer, with the answer it must get (the catalog needs no membership). */
+export const catalogRequest = (token: string): LoadPlan['requests'][number] => ({
+  body: JSON.stringify({ query: '{ modelCatalog { id } }' }),
+  authorization: `Bearer ${token}`,
+  expected: JSON.stringify({ data: { modelCatalog: MODEL_CATALOG.map((model) => ({ id: model.id })) } }),
+});
+
 /** autocannon in a process of its own (load-process.ts): `run` sends it a plan and resolves with the figures. */
 export async function startLoadProcess() {
   const pending = new Map<number, { resolve: (value: any) => void; reject: (error: Error) => void }>();
@@ -290,8 +297,6 @@ export async function benchOverhead(): Promise<void> {
   step('load generator');
   const load = await startLoadProcess();
   const servers = new Map<ServerName, Server>();
-  /** The servers this run started (servers holds those running). */
-  const startedServers = new Set<ServerName>();
   const profileDirectory = process.env.BENCH_OVERHEAD_CPU_PROF;
   const profileOf = (name: ServerName) => (profileDirectory ? path.join(profileDirectory, name) : undefined);
   try {
@@ -304,11 +309,7 @@ export async function benchOverhead(): Promise<void> {
     const organizationQuery = `query($id: ID!) { organization(id: $id) { name ${EFFECTIVE_SELECTION} } }`;
     const requests: Record<Operation, LoadPlan['requests']> = {
       hello: [{ body: JSON.stringify({ query: '{ hello }' }), expected: JSON.stringify({ data: { hello: 'world' } }) }],
-      catalog: tokens.map((token) => ({
-        body: JSON.stringify({ query: '{ modelCatalog { id } }' }),
-        authorization: `Bearer ${token}`,
-        expected: JSON.stringify({ data: { modelCatalog: MODEL_CATALOG.map((model) => ({ id: model.id })) } }),
-      })),
+      catalog: tokens.map(catalogRequest),
       org: sample.map((index, n) => ({
         body: JSON.stringify({ query: organizationQuery, variables: { id: nodes[index].id } }),
         authorization: `Bearer ${tokens[n]}`,
@@ -331,11 +332,7 @@ export async function benchOverhead(): Promise<void> {
     ];
     // One after the other: starting is CPU-bound, and each server's start-up must not time out another's.
     const startServers = async () => {
-      for (const [name, start] of starting) {
-        if (!wanted.has(name)) continue;
-        servers.set(name, await start());
-        startedServers.add(name);
-      }
+      for (const [name, start] of starting) if (wanted.has(name)) servers.set(name, await start());
     };
     const stopServers = async () => {
       for (const server of servers.values()) await server.stop();
@@ -457,7 +454,7 @@ export async function benchOverhead(): Promise<void> {
     for (const name of ['bare', 'off', 'default', 'never', 'always'] as const) {
       const directory = profileOf(name) as string;
       const title = name === 'bare' ? 'the bare server' : name === 'off' ? 'the service without tracing' : `the service with tracing, ${SAMPLINGS[name]}`;
-      if (startedServers.has(name) && existsSync(directory)) printProfile(title, directory);
+      if (cells.some((cell) => cell.server === name) && existsSync(directory)) printProfile(title, directory);
     }
   }
   process.stdout.write(`overhead bench: ${((performance.now() - started) / 1000).toFixed(0)} s\n`);
