@@ -127,6 +127,13 @@ const UNTRACED_CONTEXT = suppressTracing(ROOT_CONTEXT);
  * entered (`with`) is the active one for what runs synchronously in it, and what runs later, or
  * outside a request, runs with tracing suppressed (UNTRACED_CONTEXT), as a request not chosen
  * does: traces start with a request (ChosenRequests).
+ *
+ * What disabling does not undo: the first enabling installs V8's promise hooks, which invalidates
+ * V8's PromiseHook protector for the rest of the process, so that TurboFan no longer inlines an
+ * async function's entry and resolution, `new Promise` or `then` (`node
+ * --trace-protector-invalidation` shows it once, at the first traced request; never in a server
+ * without tracing or never sampling). Counted in instructions that was within 2% of none
+ * (docs/tracing-cost.md); on Node 20 nothing carries a context across promises without them.
  */
 class RequestContextManager extends AsyncLocalStorageContextManager {
   private readonly storage = new AsyncLocalStorage<Context>();
