@@ -229,24 +229,22 @@ const isPlacebo = (sampling: keyof typeof SAMPLINGS) => PLACEBO && sampling === 
 /** How a traced server's cells and ratios name it: its sampling, or the PLACEBO in the default's place. */
 const tracedAs = (sampling: keyof typeof SAMPLINGS) => (isPlacebo(sampling) ? `PLACEBO: tracing off in the place of the ${SAMPLINGS.default}` : `tracing on (${SAMPLINGS[sampling]})`);
 
-/** Whether a server traces (its sampling is one of SAMPLINGS): its cells scrape /metrics every second. */
-const tracing = (server: ServerName): server is keyof typeof SAMPLINGS => server in SAMPLINGS;
-/** Whether a server's /metrics is scraped every second while its cells are measured: a traced one's, or with SCRAPE_ALL every one of the service's. */
-const scraped = (server: ServerName) => tracing(server) || (SCRAPE_ALL && server !== 'bare');
-/** What an untraced server's cells add to their label when SCRAPE_ALL scrapes them too. */
-const untracedScrape = SCRAPE_ALL ? ', /metrics every second' : '';
+/** Whether a server's /metrics is scraped every second while its cells are measured: a traced one's (its sampling is one of SAMPLINGS), or with SCRAPE_ALL every one of the service's. */
+const scraped = (server: ServerName) => server in SAMPLINGS || (SCRAPE_ALL && server !== 'bare');
+/** A cell's label: what it measures, and whether its server is scraped meanwhile. */
+const labelled = (what: string, server: ServerName) => `${what}${scraped(server) ? ', /metrics every second' : ''}`;
 
 const CELLS: Cell[] = [
   { name: 'bare', label: 'bare Apollo Server 5 on Express 5: { hello }', server: 'bare', operation: 'hello' },
-  { name: 'catalog-off', label: `this service: { modelCatalog { id } }, tracing off${untracedScrape}`, server: 'off', operation: 'catalog' },
-  { name: 'catalog-twin', label: `this service: { modelCatalog { id } }, tracing off, a second server${untracedScrape}`, server: 'twin', operation: 'catalog' },
-  { name: 'catalog-default', label: `this service: { modelCatalog { id } }, ${tracedAs('default')}, /metrics every second`, server: 'default', operation: 'catalog' },
-  { name: 'catalog-never', label: `this service: { modelCatalog { id } }, ${tracedAs('never')}, /metrics every second`, server: 'never', operation: 'catalog', onlyWhenNamed: true },
-  { name: 'org-never', label: `this service: organization(id) {…}, ${tracedAs('never')}, /metrics every second`, server: 'never', operation: 'org', onlyWhenNamed: true },
-  { name: 'catalog-always', label: `this service: { modelCatalog { id } }, ${tracedAs('always')}, /metrics every second`, server: 'always', operation: 'catalog' },
-  { name: 'org-off', label: `this service: organization(id) { name effectiveModels {…} }, tracing off${untracedScrape}`, server: 'off', operation: 'org' },
-  { name: 'org-default', label: `this service: organization(id) {…}, ${tracedAs('default')}, /metrics every second`, server: 'default', operation: 'org' },
-  { name: 'org-always', label: `this service: organization(id) {…}, ${tracedAs('always')}, /metrics every second`, server: 'always', operation: 'org' },
+  { name: 'catalog-off', label: labelled('this service: { modelCatalog { id } }, tracing off', 'off'), server: 'off', operation: 'catalog' },
+  { name: 'catalog-twin', label: labelled('this service: { modelCatalog { id } }, tracing off, a second server', 'twin'), server: 'twin', operation: 'catalog' },
+  { name: 'catalog-default', label: labelled(`this service: { modelCatalog { id } }, ${tracedAs('default')}`, 'default'), server: 'default', operation: 'catalog' },
+  { name: 'catalog-never', label: labelled(`this service: { modelCatalog { id } }, ${tracedAs('never')}`, 'never'), server: 'never', operation: 'catalog', onlyWhenNamed: true },
+  { name: 'org-never', label: labelled(`this service: organization(id) {…}, ${tracedAs('never')}`, 'never'), server: 'never', operation: 'org', onlyWhenNamed: true },
+  { name: 'catalog-always', label: labelled(`this service: { modelCatalog { id } }, ${tracedAs('always')}`, 'always'), server: 'always', operation: 'catalog' },
+  { name: 'org-off', label: labelled('this service: organization(id) { name effectiveModels {…} }, tracing off', 'off'), server: 'off', operation: 'org' },
+  { name: 'org-default', label: labelled(`this service: organization(id) {…}, ${tracedAs('default')}`, 'default'), server: 'default', operation: 'org' },
+  { name: 'org-always', label: labelled(`this service: organization(id) {…}, ${tracedAs('always')}`, 'always'), server: 'always', operation: 'org' },
 ];
 
 interface Measured {
